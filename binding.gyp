@@ -1,0 +1,25 @@
+{
+  "variables": { "asan%": 0 },
+  "targets": [
+    {
+      "target_name": "via_shm",
+      "sources": [
+        "native/addon.cc",
+        "native/cq.cc",
+        "native/rendezvous.cc",
+        "native/shm_segment.cc",
+        "native/shm_vi.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "conditions": [
+        ["asan==1", {
+          "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }]
+      ]
+    }
+  ]
+}

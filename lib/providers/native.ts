@@ -1,0 +1,90 @@
+/**
+ * Loads the native addon (build/Release/via_shm.node). If it is missing or broken, via-net keeps
+ * working over TCP: the reason is logged once through debug('via-net:native') and kept for
+ * `providerUnavailableReason()` and `via-net doctor`.
+ */
+import createDebug from 'debug';
+import * as path from 'node:path';
+
+const debug = createDebug('via-net:native');
+
+/** The raw binding's shape (see native/addon.cc). */
+export interface NativeBinding {
+  attrs(): { maxTransferSize: number; maxRecvDepth: number; maxSendDepth: number; maxPayload: number };
+  setMaxTransferSize(size: number): void;
+  netns(): number;
+  connect(
+    cq: NativeCompletionQueue,
+    path: string,
+    depth: number,
+    slotSize: number,
+    payload: Buffer,
+    allowUids: readonly number[] | undefined,
+    callback: (err: (Error & { code: string }) | null, vi?: NativeVi, payload?: Buffer) => void,
+  ): { cancel(): void };
+  CompletionQueue: new (dispatch: () => void, meta: Int32Array, arena: Buffer) => NativeCompletionQueue;
+  Listener: new (
+    cq: NativeCompletionQueue,
+    path: string,
+    allowUids: readonly number[] | undefined,
+    onRequest: (req: NativeIncomingRequest, payload: Buffer, pid: number, uid: number, gid: number) => void,
+  ) => NativeListener;
+}
+
+export interface NativeCompletionQueue {
+  setArena(arena: Buffer): void;
+  setPollMode(mode: number, spinMicros: number): void;
+  poll(): number;
+  stats(): { wakeups: number; sleeps: number; completions: number; dispatches: number; vis: number };
+  close(): void;
+}
+
+export interface NativeVi {
+  readonly id: number;
+  readonly recvDepth: number;
+  readonly sendSlotSize: number;
+  postRecv(count: number): void;
+  postSend(buf: Uint8Array, offset: number, length: number, imm: number): number;
+  scribble(which: 'own' | 'peer', seed: number): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+export interface NativeIncomingRequest {
+  accept(depth: number, slotSize: number, payload: Buffer): NativeVi;
+  reject(): void;
+}
+
+export interface NativeListener {
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+
+type LoadResult = { binding: NativeBinding; error: null } | { binding: null; error: string };
+let loaded: LoadResult | undefined;
+
+/** Where the addon is looked for: VIA_NET_ADDON (a path, e.g. the ASan build), else build/Release. */
+function addonPath(): string {
+  return process.env.VIA_NET_ADDON || path.join(__dirname, '..', '..', 'build', 'Release', 'via_shm.node');
+}
+
+export function loadNative(): LoadResult {
+  if (loaded) return loaded;
+  if (process.env.VIA_NET_DISABLE_NATIVE === '1') {
+    loaded = { binding: null, error: 'disabled by VIA_NET_DISABLE_NATIVE=1' };
+  } else {
+    const file = addonPath();
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      loaded = { binding: require(file) as NativeBinding, error: null };
+    } catch (err) {
+      const reason = (err as Error).message.split('\n')[0];
+      loaded = { binding: null, error: `cannot load ${file}: ${reason}` };
+    }
+  }
+  if (loaded.error) debug('native addon unavailable, only the TCP path is offered: %s', loaded.error);
+  else debug('native addon loaded from %s', addonPath());
+  return loaded;
+}

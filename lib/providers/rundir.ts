@@ -1,0 +1,63 @@
+/**
+ * The rendezvous directory: where shm listeners register, one socket file per name.
+ *
+ * It is private to the user (mode 0700, owned by us, not a symlink) and split by network
+ * namespace, so a process only ever finds listeners of its own namespace:
+ *   $VIA_NET_RUNDIR | $XDG_RUNTIME_DIR/via-net | $TMPDIR/via-net-<uid>   /ns-<netns inode>/<entry>
+ * Only listen() creates directories; connect() computes the path with no file-system I/O.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export function baseDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.VIA_NET_RUNDIR) return env.VIA_NET_RUNDIR;
+  if (env.XDG_RUNTIME_DIR) return path.join(env.XDG_RUNTIME_DIR, 'via-net');
+  return path.join(os.tmpdir(), `via-net-${process.getuid ? process.getuid() : 0}`);
+}
+
+/** File name for a rendezvous name: readable for TCP ports, hashed for anything else. */
+export function entryName(name: string): string {
+  const port = /^tcp:(\d{1,5})$/.exec(name);
+  if (port) return `tcp-${port[1]}`;
+  return `h-${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
+}
+
+export function entryPath(name: string, netns: number, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(baseDir(env), `ns-${netns}`, entryName(name));
+}
+
+function codedError(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Creates `dir` (0700) if needed and refuses one that others could tamper with. */
+function ensurePrivateDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const st = fs.lstatSync(dir);
+  const uid = process.getuid ? process.getuid() : 0;
+  if (!st.isDirectory() || st.isSymbolicLink()) {
+    throw codedError('EACCES', `via-net rendezvous directory ${dir} is not a plain directory`);
+  }
+  if (st.uid !== uid) {
+    throw codedError('EACCES', `via-net rendezvous directory ${dir} belongs to uid ${st.uid}, not ${uid}`);
+  }
+  // Group/other write would let another user plant or remove entries.
+  if ((st.mode & 0o022) !== 0) {
+    throw codedError('EACCES', `via-net rendezvous directory ${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)})`);
+  }
+}
+
+/** Makes sure the directories for `name` exist and are private; returns the entry path. */
+export function prepareEntry(name: string, netns: number, env: NodeJS.ProcessEnv = process.env): string {
+  const base = baseDir(env);
+  ensurePrivateDir(base);
+  const nsDir = path.join(base, `ns-${netns}`);
+  ensurePrivateDir(nsDir);
+  return path.join(nsDir, entryName(name));
+}

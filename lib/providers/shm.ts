@@ -1,0 +1,306 @@
+/**
+ * The shm provider: the software VIA emulator (native/), adapted to the ViProvider interface.
+ *
+ * One completion queue per process serves every shm VI. Its dispatch callback decodes the batch
+ * of completions the native side wrote into a shared Int32Array and routes each to its VI's
+ * handler. Received bytes are copied once, by native code, from shared memory into a JS-owned
+ * arena; handlers get slices of it that are never written again (a fresh arena replaces a full one).
+ */
+import createDebug from 'debug';
+import { loadNative, type NativeBinding, type NativeCompletionQueue, type NativeVi } from './native';
+import { entryPath, prepareEntry } from './rundir';
+import type {
+  ConnectCallback,
+  ConnectOptions,
+  ConnectRequest,
+  IncomingVi,
+  ListenOptions,
+  PollMode,
+  ProviderAttributes,
+  Vi,
+  ViError,
+  ViHandler,
+  ViListener,
+  ViProvider,
+} from './types';
+
+const debug = createDebug('via-net:shm');
+
+const BATCH = 64;
+const META_HEADER = 2;
+const META_FIELDS = 5;
+const KIND_RECV = 1;
+const KIND_ERROR = 2;
+const FLAG_ARENA_FULL = 1;
+const ARENA_SIZE = 256 * 1024;
+
+/** Native send status codes (native/shm_vi.h). */
+const SEND_OK = 0;
+const SEND_BROKEN = -1;
+const SEND_NO_DESCRIPTOR = -2;
+const SEND_CORRUPT = -3;
+const SEND_TOO_LONG = -4;
+
+/** Break reasons (native/shm_vi.h BreakReason). */
+const REASONS: Record<number, { code: string; text: string }> = {
+  1: { code: 'ECONNRESET', text: 'the peer closed the VI or its process exited' },
+  2: { code: 'EPROTO', text: 'a send found no receive descriptor posted (pre-posting violation)' },
+  3: { code: 'EBADMSG', text: 'shared memory failed validation' },
+  4: { code: 'ECONNRESET', text: 'the VI was closed' },
+};
+
+const POLL_MODES: Record<PollMode, number> = { event: 0, adaptive: 1, busy: 2 };
+
+export function viError(code: string, message: string): ViError {
+  return Object.assign(new Error(message), { code });
+}
+
+class ShmVi implements Vi {
+  handler: ViHandler | null = null;
+  pollMode: PollMode = 'adaptive';
+  spinMicros = 50;
+  private closed = false;
+
+  constructor(
+    private readonly provider: ShmProvider,
+    private readonly native: NativeVi,
+    readonly id: number,
+  ) {}
+
+  get recvDepth(): number {
+    return this.native.recvDepth;
+  }
+
+  setHandler(handler: ViHandler): void {
+    this.handler = handler;
+  }
+
+  postRecv(count: number): void {
+    this.native.postRecv(count);
+  }
+
+  postSend(buf: Uint8Array, offset: number, length: number, imm: number): boolean {
+    const status = this.native.postSend(buf, offset, length, imm);
+    if (status === SEND_OK) return true;
+    switch (status) {
+      case SEND_TOO_LONG:
+        throw viError('ERR_OUT_OF_RANGE', `send of ${length} bytes exceeds the peer's slot size ${this.native.sendSlotSize}`);
+      case SEND_NO_DESCRIPTOR:
+        throw viError('EPROTO', `shm VI ${this.id}: ${REASONS[2].text}`);
+      case SEND_CORRUPT:
+        throw viError('EBADMSG', `shm VI ${this.id}: ${REASONS[3].text}`);
+      case SEND_BROKEN:
+      default:
+        throw viError('EPIPE', `shm VI ${this.id} is broken`);
+    }
+  }
+
+  allocSendBuffer(size: number): Buffer {
+    // The emulator copies from any memory, so "registered" memory is just a stable Buffer.
+    return Buffer.allocUnsafeSlow(size);
+  }
+
+  setPollMode(mode: PollMode, spinMicros: number): void {
+    this.pollMode = mode;
+    this.spinMicros = spinMicros;
+    this.provider.updatePollMode();
+  }
+
+  ref(): void {
+    if (!this.closed) this.native.ref();
+  }
+
+  unref(): void {
+    if (!this.closed) this.native.unref();
+  }
+
+  /** Test hook: write garbage into shared memory, as a hostile peer could ('peer' = the victim's segment). */
+  scribble(which: 'own' | 'peer', seed: number): void {
+    if (!this.closed) this.native.scribble(which, seed);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handler = null;
+    this.native.close();
+    this.provider.forget(this);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+export class ShmProvider implements ViProvider {
+  readonly name = 'shm' as const;
+  readonly attrs: ProviderAttributes;
+  private cq: NativeCompletionQueue | null = null;
+  private readonly meta = new Int32Array(META_HEADER + BATCH * META_FIELDS);
+  private arena = Buffer.allocUnsafeSlow(ARENA_SIZE);
+  private readonly vis = new Map<number, ShmVi>();
+  private readonly netns: number;
+  private cqMode = -1;
+  private cqSpin = -1;
+
+  constructor(private readonly binding: NativeBinding) {
+    const a = binding.attrs();
+    this.attrs = { maxTransferSize: a.maxTransferSize, maxRecvDepth: a.maxRecvDepth, maxSendDepth: a.maxSendDepth };
+    this.netns = binding.netns();
+  }
+
+  /** The completion queue, created on first use and kept for the life of the process. */
+  private queue(): NativeCompletionQueue {
+    if (!this.cq) {
+      this.cq = new this.binding.CompletionQueue(() => this.dispatch(), this.meta, this.arena);
+      this.updatePollMode();
+    }
+    return this.cq;
+  }
+
+  /** Called by native code with a batch of completions in `meta`. */
+  private dispatch(): void {
+    const meta = this.meta;
+    const count = meta[0];
+    const arena = this.arena;
+    let arenaEnd = 0;
+    for (let i = 0; i < count; i++) {
+      const base = META_HEADER + i * META_FIELDS;
+      const vi = this.vis.get(meta[base] >>> 0);
+      const kind = meta[base + 1];
+      if (kind === KIND_RECV) {
+        const length = meta[base + 2];
+        const offset = meta[base + 4];
+        arenaEnd = offset + length;
+        if (vi?.handler) vi.handler.onRecv(arena.subarray(offset, offset + length), meta[base + 3] >>> 0);
+      } else if (kind === KIND_ERROR && vi?.handler) {
+        const reason = REASONS[meta[base + 2]] ?? REASONS[3];
+        const where = meta[base + 3] === 1 ? 'here' : 'at the peer';
+        const handler = vi.handler;
+        vi.handler = null; // nothing is delivered after onBroken
+        debug('VI %d broke (%s, found %s)', vi.id, reason.code, where);
+        handler.onBroken(viError(reason.code, `shm VI broke: ${reason.text} (found ${where})`));
+      }
+    }
+    // Slices already handed out keep the old arena alive; native code writes only to the new one.
+    if ((meta[1] & FLAG_ARENA_FULL) !== 0 || arenaEnd > ARENA_SIZE - this.attrs.maxTransferSize) {
+      this.arena = Buffer.allocUnsafeSlow(ARENA_SIZE);
+      this.cq?.setArena(this.arena);
+    }
+  }
+
+  /** The queue waits as eagerly as its most eager VI asks (busy > adaptive > event). */
+  updatePollMode(): void {
+    if (!this.cq) return;
+    let mode = 0;
+    let spin = 0;
+    for (const vi of this.vis.values()) {
+      mode = Math.max(mode, POLL_MODES[vi.pollMode]);
+      spin = Math.max(spin, vi.spinMicros);
+    }
+    if (this.vis.size === 0) {
+      mode = POLL_MODES.adaptive;
+      spin = 50;
+    }
+    if (mode !== this.cqMode || spin !== this.cqSpin) {
+      this.cqMode = mode;
+      this.cqSpin = spin;
+      this.cq.setPollMode(mode, spin);
+    }
+  }
+
+  private adopt(native: NativeVi): ShmVi {
+    const vi = new ShmVi(this, native, native.id);
+    this.vis.set(vi.id, vi);
+    this.updatePollMode();
+    return vi;
+  }
+
+  forget(vi: ShmVi): void {
+    this.vis.delete(vi.id);
+    this.updatePollMode();
+  }
+
+  get openVis(): number {
+    return this.vis.size;
+  }
+
+  stats(): ReturnType<NativeCompletionQueue['stats']> | null {
+    return this.cq ? this.cq.stats() : null;
+  }
+
+  listen(name: string, options: ListenOptions, onConnection: (incoming: IncomingVi) => void): ViListener {
+    const file = prepareEntry(name, this.netns);
+    const slotSize = this.attrs.maxTransferSize;
+    const listener = new this.binding.Listener(this.queue(), file, options.allowUids, (req, payload, pid, uid, gid) => {
+      let answered = false;
+      const incoming: IncomingVi = {
+        payload,
+        peer: { pid, uid, gid },
+        accept: ({ recvDepth, payload: reply }) => {
+          answered = true;
+          return this.adopt(req.accept(recvDepth, slotSize, reply));
+        },
+        reject: () => {
+          answered = true;
+          req.reject();
+        },
+      };
+      onConnection(incoming);
+      if (!answered) debug('listener %s left a request pending', name);
+    });
+    debug('listening on %s (%s)', name, file);
+    return listener;
+  }
+
+  connect(name: string, options: ConnectOptions, callback: ConnectCallback): ConnectRequest {
+    const file = entryPath(name, this.netns);
+    let cancelled = false;
+    try {
+      const req = this.binding.connect(
+        this.queue(),
+        file,
+        options.recvDepth,
+        this.attrs.maxTransferSize,
+        options.payload,
+        undefined,
+        (err, native, payload) => {
+          if (cancelled) {
+            native?.close();
+            return;
+          }
+          if (err || !native) callback(err ?? viError('ECONNREFUSED', 'connect failed'));
+          else callback(null, this.adopt(native), payload);
+        },
+      );
+      return {
+        cancel: () => {
+          cancelled = true;
+          req.cancel();
+        },
+      };
+    } catch (err) {
+      // No listener (ENOENT), a stale entry (ECONNREFUSED), or bad arguments: report
+      // asynchronously, as a connect error always is.
+      process.nextTick(() => {
+        if (!cancelled) callback(err as ViError);
+      });
+      return { cancel: () => (cancelled = true) };
+    }
+  }
+}
+
+let instance: ShmProvider | null | undefined;
+
+/** The process's shm provider, or null when the native addon is unavailable. */
+export function shmProvider(): ShmProvider | null {
+  if (instance === undefined) {
+    const { binding } = loadNative();
+    instance = binding ? new ShmProvider(binding) : null;
+  }
+  return instance;
+}
+
+export function shmUnavailableReason(): string | null {
+  return loadNative().error;
+}

@@ -1,0 +1,122 @@
+/**
+ * The VI provider interface: the only thing the SOVIA engine knows about the layer below it.
+ *
+ * It follows the VIA model (see DESIGN.md, "The VI model"):
+ * - a VI is one connected, reliable, in-order endpoint with a receive queue of descriptors;
+ * - every packet carries a 32-bit immediate delivered with the data;
+ * - a packet that reaches a VI with no receive descriptor posted breaks the VI on both sides
+ *   (the pre-posting constraint). Avoiding that is the engine's job, through credits.
+ *
+ * Providers: shm (native, same host), verbs (native, RDMA), memory (pure TS, for tests).
+ */
+
+/** How a process waits for completions. See DESIGN.md, "Message handling". */
+export type PollMode = 'event' | 'adaptive' | 'busy';
+
+export interface ProviderAttributes {
+  /** Largest payload one send may carry (MaxTransferSize). 32 KB by default. */
+  readonly maxTransferSize: number;
+  /** Largest receive queue depth a VI may ask for. */
+  readonly maxRecvDepth: number;
+  /** Largest number of sends that may be outstanding (posted, not yet completed) on a VI. */
+  readonly maxSendDepth: number;
+}
+
+/** Why a VI broke. `code` is node-style: ECONNRESET when the peer vanished, EPROTO for a protocol violation. */
+export interface ViError extends Error {
+  code: string;
+}
+
+/**
+ * Receives the events of one VI. The provider calls these from its completion dispatch,
+ * never re-entrantly from inside a call the engine made into the provider.
+ */
+export interface ViHandler {
+  /**
+   * A receive descriptor completed. `data` holds the payload (possibly empty) and is owned by
+   * the handler from now on: the provider never writes to it again. The descriptor is consumed;
+   * the handler re-posts descriptors with `postRecv` when it wants to return them.
+   */
+  onRecv(data: Buffer, imm: number): void;
+  /**
+   * The oldest outstanding asynchronous send completed, so its source buffer may be reused.
+   * Only called for sends whose `postSend` returned false. Sends complete in posting order.
+   */
+  onSendComplete(): void;
+  /**
+   * The VI broke or the peer disconnected. Every receive completion the peer posted before it
+   * went away is delivered before this. Called at most once; nothing is delivered after it.
+   */
+  onBroken(err: ViError): void;
+}
+
+export interface Vi {
+  /** Small integer, unique among this provider's open VIs. */
+  readonly id: number;
+  /** Number of receive descriptors this VI may have posted at once. */
+  readonly recvDepth: number;
+  /** Set before posting anything; completions for this VI go here. */
+  setHandler(handler: ViHandler): void;
+  /** Post `count` receive descriptors, each able to take maxTransferSize bytes. Throws on overflow. */
+  postRecv(count: number): void;
+  /**
+   * Send `length` bytes of `buf` from `offset`, with the 32-bit immediate `imm`.
+   * Returns true when the send completed synchronously (the provider copied the bytes and `buf`
+   * may be reused at once), false when `onSendComplete` will report it later.
+   * Throws a ViError when the VI is broken (including when this send found no receive descriptor
+   * posted at the peer, which breaks the VI on both sides).
+   */
+  postSend(buf: Uint8Array, offset: number, length: number, imm: number): boolean;
+  /** Memory the provider can send from without registering it again (for small-write copies). */
+  allocSendBuffer(size: number): Buffer;
+  /** How this VI's completions should be waited for (the provider combines the VIs of one CQ). */
+  setPollMode(mode: PollMode, spinMicros: number): void;
+  /** An unref'd VI does not keep the event loop alive. */
+  ref(): void;
+  unref(): void;
+  /** Disconnect. Idempotent. No handler call is made after close() returns. */
+  close(): void;
+}
+
+/** A connection request waiting for the listener's decision. */
+export interface IncomingVi {
+  /** The connector's opaque payload (at most 1 KB). */
+  readonly payload: Buffer;
+  /** Credentials of the connecting process, where the provider can know them. */
+  readonly peer: { pid: number; uid: number; gid: number } | null;
+  accept(options: { recvDepth: number; payload: Buffer }): Vi;
+  reject(): void;
+}
+
+export interface ViListener {
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+
+export interface ListenOptions {
+  /** Uids besides our own that may connect. Default: only our own uid. */
+  allowUids?: readonly number[];
+}
+
+export interface ConnectOptions {
+  recvDepth: number;
+  /** Opaque payload handed to the listener (at most 1 KB). */
+  payload: Buffer;
+}
+
+export type ConnectCallback = (err: ViError | null, vi?: Vi, payload?: Buffer) => void;
+
+export interface ConnectRequest {
+  /** Abandon the attempt; the callback is not called afterwards. */
+  cancel(): void;
+}
+
+export interface ViProvider {
+  readonly name: 'shm' | 'verbs' | 'memory';
+  readonly attrs: ProviderAttributes;
+  /** Register a listener under a rendezvous name. Throws EADDRINUSE when a live listener holds it. */
+  listen(name: string, options: ListenOptions, onConnection: (incoming: IncomingVi) => void): ViListener;
+  /** Connect to a rendezvous name. Fails with ENOENT (no listener) or ECONNREFUSED (stale or refused). */
+  connect(name: string, options: ConnectOptions, callback: ConnectCallback): ConnectRequest;
+}

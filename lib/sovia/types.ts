@@ -1,0 +1,59 @@
+/**
+ * The public surface of the SOVIA protocol engine (seed 004, section 4), as the facade sees it.
+ * The engine runs one connection over one provider VI and knows nothing of which provider it is.
+ */
+import type { PollMode } from '../providers/types';
+
+/** Per-connection protocol parameters. Every field has an environment override (see params.ts). */
+export interface SoviaParams {
+  /** Credit window w: DATA packets the sender may have unacknowledged. */
+  window: number;
+  /** Delayed-ACK threshold t (1 <= t <= w): a standalone ACK goes out once t credits are pending. */
+  ackThreshold: number;
+  /** Nagle-like combining of small writes into one registered buffer (off with setNoDelay(true)). */
+  combine: boolean;
+  /** Writes up to this many bytes are copied into registered memory; larger ones are sent in place. */
+  copyThreshold: number;
+  /** Largest DATA payload; larger writes are split. At most the provider's maxTransferSize. */
+  chunkSize: number;
+  pollMode: PollMode;
+  /** Adaptive mode's spin budget after activity, in microseconds. */
+  spinMicros: number;
+}
+
+export type PresetName = 'BASE' | 'FLOWCNTL' | 'DACKS' | 'COMBINE';
+
+/** What the engine tells its owner (the facade socket). */
+export interface SoviaEvents {
+  /**
+   * In-order payload bytes. Return false to stop delivery (the Readable's push returned false):
+   * the engine then withholds credits until `resumeReading()` is called.
+   */
+  onData(chunk: Buffer): boolean;
+  /** The peer sent FIN after its last byte; every byte has been passed to onData. */
+  onEnd(): void;
+  /** The connection is fully closed: FIN and FINACK exchanged both ways, or it broke. */
+  onClose(): void;
+  /** The connection broke (ECONNRESET on peer RST or death, EPROTO on a protocol violation). Followed by onClose. */
+  onError(err: Error & { code: string }): void;
+}
+
+export type WriteCallback = (err?: Error | null) => void;
+
+export interface SoviaConnectionApi {
+  /** Queue bytes. `cb` runs once the engine no longer needs `chunk` (sent, or copied into registered memory). */
+  write(chunk: Buffer, cb: WriteCallback): void;
+  /** Queue several chunks at once (Writable._writev). */
+  writev(chunks: Buffer[], cb: WriteCallback): void;
+  /** The reader wants more: deliver held data and return withheld credits. */
+  resumeReading(): void;
+  /** Half-close: deliver every queued byte, then FIN. `cb` runs when FIN has been posted. */
+  end(cb?: WriteCallback): void;
+  /** Abortive close: RST to the peer (it gets ECONNRESET), drop everything queued. Idempotent. */
+  destroy(): void;
+  setNoDelay(noDelay: boolean): void;
+  /** Bytes accepted by write() but not yet handed to the provider. */
+  readonly pendingBytes: number;
+  /** Close-state name (seed 004 figure 11), for debugging and tests. */
+  readonly state: string;
+}

@@ -1,0 +1,376 @@
+#include "cq.h"
+
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "rendezvous.h"
+
+namespace via {
+
+static uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+static inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+template <typename Handle>
+static void CloseAndFree(Handle* handle) {
+  uv_close(reinterpret_cast<uv_handle_t*>(handle), [](uv_handle_t* h) { delete reinterpret_cast<Handle*>(h); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ViEntry
+
+static void OnSetupSocket(uv_poll_t* handle, int status, int events);
+
+void ViEntry::Break(BreakReason reason) {
+  if (closed) return;
+  bool first = !vi->broken();
+  vi->MarkBroken(reason);
+  if (first && setup_fd >= 0) {
+    WireMessage msg{};
+    msg.magic = kWireMagic;
+    msg.version = kWireVersion;
+    msg.type = static_cast<uint16_t>(WireType::kBreak);
+    msg.reason = static_cast<uint32_t>(reason);
+    SendWire(setup_fd, msg, nullptr, 0);
+    shutdown(setup_fd, SHUT_WR);
+  }
+  if (cq) cq->Kick();
+}
+
+void ViEntry::Close() {
+  if (closed) return;
+  closed = true;
+  if (cq) cq->RemoveVi(this);
+  cq = nullptr;
+  if (setup_poll) {
+    // The poll handle must be closed before its fd; the fd closes in the close callback.
+    auto* holder = new std::shared_ptr<ViEntry>(shared_from_this());
+    setup_poll->data = holder;
+    uv_poll_stop(setup_poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(setup_poll), [](uv_handle_t* h) {
+      auto* owner = static_cast<std::shared_ptr<ViEntry>*>(h->data);
+      if ((*owner)->setup_fd >= 0) close((*owner)->setup_fd);
+      (*owner)->setup_fd = -1;
+      delete reinterpret_cast<uv_poll_t*>(h);
+      delete owner;
+    });
+    setup_poll = nullptr;
+  } else if (setup_fd >= 0) {
+    close(setup_fd);
+    setup_fd = -1;
+  }
+  vi.reset();  // unmaps both segments and closes the peer's doorbell fd
+}
+
+static void OnSetupSocket(uv_poll_t* handle, int status, int events) {
+  auto* entry = static_cast<ViEntry*>(handle->data);
+  if (!entry || entry->closed) return;
+  bool gone = status < 0 || (events & UV_DISCONNECT);
+  if (!gone && (events & UV_READABLE)) {
+    WireMessage msg;
+    int fds[2];
+    int nfds = 0;
+    ssize_t n = RecvWire(entry->setup_fd, &msg, fds, 2, &nfds);
+    CloseFds(fds, nfds);
+    if (n == -EAGAIN) return;
+    if (n > 0 && ValidWire(msg, n, WireType::kBreak) && msg.reason >= 1 && msg.reason <= 4) {
+      entry->peer_reason = static_cast<BreakReason>(msg.reason);
+    } else if (n > 0) {
+      entry->peer_reason = BreakReason::kCorrupt;  // nothing but BREAK may follow the handshake
+    }
+    gone = true;
+  }
+  if (gone) {
+    entry->peer_gone = true;
+    uv_poll_stop(handle);
+    if (entry->cq) entry->cq->Kick();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CompletionQueueCore
+
+CompletionQueueCore::CompletionQueueCore(uv_loop_t* loop, int32_t* meta, int batch, DispatchFn dispatch)
+    : loop_(loop), meta_(meta), batch_(batch), dispatch_(std::move(dispatch)) {}
+
+CompletionQueueCore::~CompletionQueueCore() { Close(); }
+
+int CompletionQueueCore::Init() {
+  doorbell_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (doorbell_fd_ < 0) return -errno;
+  doorbell_poll_ = new uv_poll_t;
+  int rc = uv_poll_init(loop_, doorbell_poll_, doorbell_fd_);
+  if (rc != 0) {
+    delete doorbell_poll_;
+    doorbell_poll_ = nullptr;
+    close(doorbell_fd_);
+    doorbell_fd_ = -1;
+    return rc;
+  }
+  doorbell_poll_->data = this;
+  uv_poll_start(doorbell_poll_, UV_READABLE, OnDoorbell);
+  idle_ = new uv_idle_t;
+  uv_idle_init(loop_, idle_);
+  idle_->data = this;
+  UpdateRefs();
+  return 0;
+}
+
+void CompletionQueueCore::SetArena(uint8_t* data, size_t size) {
+  arena_ = data;
+  arena_size_ = size;
+  arena_pos_ = 0;
+}
+
+void CompletionQueueCore::SetPollMode(PollMode mode, uint32_t spin_micros) {
+  mode_ = mode;
+  spin_ns_ = uint64_t(spin_micros) * 1000;
+  UpdateIdle();
+}
+
+std::shared_ptr<ViEntry> CompletionQueueCore::AddVi(std::unique_ptr<ShmVi> vi, int setup_fd) {
+  auto entry = std::make_shared<ViEntry>();
+  entry->id = next_id_++;
+  if (next_id_ == 0) next_id_ = 1;  // 2^32 connections later, ids wrap; 0 stays unused
+  entry->vi = std::move(vi);
+  entry->setup_fd = setup_fd;
+  entry->cq = this;
+  entry->setup_poll = new uv_poll_t;
+  if (uv_poll_init(loop_, entry->setup_poll, setup_fd) == 0) {
+    entry->setup_poll->data = entry.get();
+    uv_poll_start(entry->setup_poll, UV_READABLE | UV_DISCONNECT, OnSetupSocket);
+    // Liveness watching alone must not keep the process alive: the CQ's own ref does that.
+    uv_unref(reinterpret_cast<uv_handle_t*>(entry->setup_poll));
+  } else {
+    delete entry->setup_poll;
+    entry->setup_poll = nullptr;
+    entry->peer_gone = true;
+  }
+  vis_.push_back(entry);
+  RefChanged(+1);
+  UpdateIdle();
+  Kick();  // the peer may have published before we were watching
+  return entry;
+}
+
+void CompletionQueueCore::RemoveVi(ViEntry* entry) {
+  auto it = std::find_if(vis_.begin(), vis_.end(), [entry](const auto& e) { return e.get() == entry; });
+  if (it == vis_.end()) return;
+  if (entry->refed) RefChanged(-1);
+  vis_.erase(it);
+  UpdateIdle();
+}
+
+void CompletionQueueCore::RefChanged(int delta) {
+  refs_ += delta;
+  UpdateRefs();
+}
+
+void CompletionQueueCore::UpdateRefs() {
+  if (closed_) return;
+  auto apply = [this](uv_handle_t* h) {
+    if (refs_ > 0)
+      uv_ref(h);
+    else
+      uv_unref(h);
+  };
+  apply(reinterpret_cast<uv_handle_t*>(doorbell_poll_));
+  apply(reinterpret_cast<uv_handle_t*>(idle_));
+}
+
+void CompletionQueueCore::UpdateIdle() {
+  if (closed_) return;
+  bool want = kick_pending_ || (mode_ == PollMode::kBusy && !vis_.empty());
+  if (want && !idle_running_) {
+    uv_idle_start(idle_, OnIdle);
+    idle_running_ = true;
+  } else if (!want && idle_running_) {
+    uv_idle_stop(idle_);
+    idle_running_ = false;
+  }
+}
+
+void CompletionQueueCore::Kick() {
+  if (closed_) return;
+  kick_pending_ = true;
+  UpdateIdle();
+}
+
+void CompletionQueueCore::OnDoorbell(uv_poll_t* handle, int, int) {
+  auto* self = static_cast<CompletionQueueCore*>(handle->data);
+  uint64_t count;
+  ssize_t ignored = read(self->doorbell_fd_, &count, sizeof count);  // reset the eventfd
+  (void)ignored;
+  self->stats.wakeups++;
+  self->Drive(true);
+}
+
+void CompletionQueueCore::OnIdle(uv_idle_t* handle) {
+  auto* self = static_cast<CompletionQueueCore*>(handle->data);
+  self->kick_pending_ = false;
+  self->UpdateIdle();
+  self->Drive(false);
+}
+
+void CompletionQueueCore::SetAllSleeping(bool sleeping) {
+  for (auto& e : vis_)
+    if (e->vi && !e->reported) e->vi->SetSleeping(sleeping);
+}
+
+bool CompletionQueueCore::AnyReady() const {
+  for (auto& e : vis_) {
+    if (e->reported || !e->vi) continue;
+    if (e->vi->broken() || e->peer_gone || e->vi->MaybeReady()) return true;
+  }
+  return false;
+}
+
+int CompletionQueueCore::Harvest() {
+  if (!meta_ || batch_ <= 0) return 0;
+  int n = 0;
+  int flags = 0;
+  size_t count = vis_.size();
+  for (size_t k = 0; k < count && n < batch_ && !(flags & kFlagArenaFull); ++k) {
+    ViEntry* e = vis_[(round_robin_ + k) % count].get();
+    if (e->reported || !e->vi) continue;
+    ShmVi* vi = e->vi.get();
+    bool ring_empty = false;
+    while (!vi->broken() && n < batch_) {
+      uint32_t length, imm;
+      const uint8_t* data;
+      int r = vi->Peek(&length, &imm, &data);
+      if (r == 0) {
+        ring_empty = true;
+        break;
+      }
+      if (r < 0) {
+        e->Break(BreakReason::kCorrupt);
+        break;
+      }
+      size_t aligned = (size_t(length) + 7) & ~size_t(7);
+      if (arena_pos_ + length > arena_size_) {
+        flags |= kFlagArenaFull;  // JS hands us a fresh arena and we continue on the next turn
+        break;
+      }
+      if (length) std::memcpy(arena_ + arena_pos_, data, length);
+      int32_t* rec = meta_ + kMetaHeader + n * kMetaFields;
+      rec[0] = int32_t(e->id);
+      rec[1] = kKindRecv;
+      rec[2] = int32_t(length);
+      rec[3] = int32_t(imm);
+      rec[4] = int32_t(arena_pos_);
+      arena_pos_ = std::min(arena_size_, arena_pos_ + aligned);
+      vi->Consume();
+      ++n;
+    }
+    bool report = vi->broken() || (e->peer_gone && ring_empty);
+    if (report && n < batch_) {
+      BreakReason reason = vi->broken() ? vi->reason() : e->peer_reason;
+      int32_t* rec = meta_ + kMetaHeader + n * kMetaFields;
+      rec[0] = int32_t(e->id);
+      rec[1] = kKindError;
+      rec[2] = int32_t(reason);
+      // Whether the break was found here (1) or reported by the peer (0).
+      rec[3] = vi->broken() ? 1 : 0;
+      rec[4] = 0;
+      e->reported = true;
+      ++n;
+    }
+  }
+  if (count) round_robin_ = (round_robin_ + 1) % count;
+  meta_[0] = n;
+  meta_[1] = flags;
+  stats.completions += uint64_t(n);
+  return n;
+}
+
+int CompletionQueueCore::PollOnce() {
+  if (closed_ || in_dispatch_) return 0;
+  return Harvest();
+}
+
+void CompletionQueueCore::Dispatch(int count) {
+  in_dispatch_ = true;
+  stats.dispatches++;
+  dispatch_(count);
+  in_dispatch_ = false;
+}
+
+void CompletionQueueCore::Drive(bool from_doorbell) {
+  if (closed_ || in_dispatch_) return;
+  (void)from_doorbell;
+  // While we poll, peers need not ring us.
+  SetAllSleeping(false);
+  uint64_t budget = mode_ == PollMode::kEvent ? 0 : spin_ns_;
+  uint64_t last_activity = NowNs();
+  for (;;) {
+    int n = Harvest();
+    if (n > 0) {
+      Dispatch(n);
+      if (closed_) return;
+      last_activity = NowNs();
+      continue;
+    }
+    if (budget == 0 || NowNs() - last_activity >= budget) break;
+    CpuRelax();
+  }
+  if (mode_ == PollMode::kBusy && !vis_.empty()) return;  // the idle handle brings us back next turn
+  // Go to sleep without losing a wake-up: mark asleep, fence, re-check, and only then return to
+  // libuv, which blocks on the doorbell eventfd.
+  for (;;) {
+    SetAllSleeping(true);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!AnyReady()) break;
+    SetAllSleeping(false);
+    int n = Harvest();
+    if (n > 0) {
+      Dispatch(n);
+      if (closed_) return;
+    } else if (meta_ && (meta_[1] & kFlagArenaFull)) {
+      break;  // cannot make progress until JS replaces the arena; it kicks us when it does
+    } else {
+      break;
+    }
+  }
+  stats.sleeps++;
+}
+
+void CompletionQueueCore::Close() {
+  if (closed_) return;
+  // Close every VI first: each releases its fds and mappings.
+  auto vis = vis_;
+  for (auto& e : vis) e->Close();
+  vis_.clear();
+  closed_ = true;
+  if (doorbell_poll_) {
+    uv_poll_stop(doorbell_poll_);
+    CloseAndFree(doorbell_poll_);
+    doorbell_poll_ = nullptr;
+  }
+  if (idle_) {
+    uv_idle_stop(idle_);
+    CloseAndFree(idle_);
+    idle_ = nullptr;
+  }
+  if (doorbell_fd_ >= 0) close(doorbell_fd_);
+  doorbell_fd_ = -1;
+}
+
+}  // namespace via

@@ -1,0 +1,120 @@
+// A completion queue: gathers the receive and error completions of many shm VIs so one poll
+// serves every connection of the process, and decides how the process waits for them.
+//
+// Waiting (DESIGN.md "Message handling"):
+//  - event:    sleep in libuv (uv_poll on the CQ's eventfd) until a peer rings the doorbell;
+//  - adaptive: after activity keep polling for a short budget, then sleep;
+//  - busy:     poll for a budget every loop turn and never sleep while VIs are open.
+// Sleeping marks every VI "asleep" in shared memory, fences, and re-checks the rings before
+// returning to libuv, so a peer that published just before it saw the flag is never missed.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "shm_vi.h"
+
+namespace via {
+
+class CompletionQueueCore;
+
+// Completion records written into the JS-visible Int32Array, kMetaFields ints each after a
+// 2-int header (count, flags). Kinds and fields are part of the JS binding contract.
+constexpr int kMetaHeader = 2;
+constexpr int kMetaFields = 5;  // vi id, kind, length (or reason), imm, arena offset
+constexpr int kKindRecv = 1;
+constexpr int kKindError = 2;
+constexpr int kFlagArenaFull = 1;
+
+enum class PollMode : int { kEvent = 0, kAdaptive = 1, kBusy = 2 };
+
+// One VI as the completion queue sees it. Shared between the CQ, the JS wrapper and libuv close
+// callbacks; the fds and mappings are released at Close(), the struct when the last owner goes.
+struct ViEntry : std::enable_shared_from_this<ViEntry> {
+  uint32_t id = 0;
+  std::unique_ptr<ShmVi> vi;
+  int setup_fd = -1;            // the Unix socket kept open for liveness and BREAK messages
+  uv_poll_t* setup_poll = nullptr;
+  CompletionQueueCore* cq = nullptr;
+  bool peer_gone = false;       // the setup socket hung up, or the peer sent BREAK
+  BreakReason peer_reason = BreakReason::kPeerGone;
+  bool reported = false;        // the error completion has been delivered
+  bool closed = false;
+  bool refed = true;
+
+  // Breaks the VI locally and tells the peer why (it gets an error completion too).
+  void Break(BreakReason reason);
+  void Close();
+};
+
+class CompletionQueueCore {
+ public:
+  using DispatchFn = std::function<void(int count)>;
+
+  CompletionQueueCore(uv_loop_t* loop, int32_t* meta, int batch, DispatchFn dispatch);
+  ~CompletionQueueCore();
+  int Init();  // creates the eventfd and libuv handles; 0 or -errno
+
+  int doorbell_fd() const { return doorbell_fd_; }
+  void SetArena(uint8_t* data, size_t size);
+  void SetMeta(int32_t* meta, int batch) { meta_ = meta; batch_ = batch; }
+  void SetPollMode(PollMode mode, uint32_t spin_micros);
+  PollMode mode() const { return mode_; }
+
+  std::shared_ptr<ViEntry> AddVi(std::unique_ptr<ShmVi> vi, int setup_fd);
+  void RemoveVi(ViEntry* entry);
+  void RefChanged(int delta);
+  // Manual, non-blocking poll into the meta array (no JS callback). Returns the count.
+  int PollOnce();
+  // Schedules a drive on the next loop turn (new VI, local break, peer hang-up).
+  void Kick();
+  void Close();
+  bool closed() const { return closed_; }
+  size_t vi_count() const { return vis_.size(); }
+
+  struct Stats {
+    uint64_t wakeups = 0;      // doorbell (eventfd) wake-ups
+    uint64_t sleeps = 0;       // times the queue went to sleep
+    uint64_t completions = 0;  // completions delivered
+    uint64_t dispatches = 0;   // JS dispatch calls
+  } stats;
+
+ private:
+  static void OnDoorbell(uv_poll_t* handle, int status, int events);
+  static void OnIdle(uv_idle_t* handle);
+  void Drive(bool from_doorbell);
+  int Harvest();
+  bool AnyReady() const;
+  void SetAllSleeping(bool sleeping);
+  void Dispatch(int count);
+  void UpdateRefs();
+  void UpdateIdle();
+
+  uv_loop_t* loop_;
+  int32_t* meta_;
+  int batch_;
+  DispatchFn dispatch_;
+  int doorbell_fd_ = -1;
+  uv_poll_t* doorbell_poll_ = nullptr;
+  uv_idle_t* idle_ = nullptr;
+  bool idle_running_ = false;
+  bool kick_pending_ = false;
+  uint8_t* arena_ = nullptr;
+  size_t arena_size_ = 0;
+  size_t arena_pos_ = 0;
+  PollMode mode_ = PollMode::kAdaptive;
+  uint64_t spin_ns_ = 50000;
+  std::vector<std::shared_ptr<ViEntry>> vis_;
+  size_t round_robin_ = 0;
+  uint32_t next_id_ = 1;
+  int refs_ = 0;
+  bool in_dispatch_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace via

@@ -1,0 +1,178 @@
+#include "rendezvous.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+
+namespace via {
+
+static bool FillAddress(const std::string& path, sockaddr_un* addr) {
+  if (path.empty() || path.size() >= sizeof(addr->sun_path)) return false;
+  std::memset(addr, 0, sizeof *addr);
+  addr->sun_family = AF_UNIX;
+  std::memcpy(addr->sun_path, path.data(), path.size());
+  return true;
+}
+
+static int NewSocket() {
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return fd < 0 ? -errno : fd;
+}
+
+int ConnectTo(const std::string& path) {
+  sockaddr_un addr;
+  if (!FillAddress(path, &addr)) return -ENAMETOOLONG;
+  int fd = NewSocket();
+  if (fd < 0) return fd;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    close(fd);
+    // A full backlog on a Unix socket answers EAGAIN: for us that is a refusal (fall back to TCP).
+    return err == EAGAIN ? -ECONNREFUSED : -err;
+  }
+  return fd;
+}
+
+int ListenAt(const std::string& path) {
+  sockaddr_un addr;
+  if (!FillAddress(path, &addr)) return -ENAMETOOLONG;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int fd = NewSocket();
+    if (fd < 0) return fd;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      chmod(path.c_str(), 0600);
+      if (listen(fd, 511) != 0) {
+        int err = errno;
+        close(fd);
+        unlink(path.c_str());
+        return -err;
+      }
+      return fd;
+    }
+    int err = errno;
+    close(fd);
+    if (err != EADDRINUSE || attempt > 0) return -err;
+    // The name exists. If nobody accepts on it, its owner died: the entry is stale, replace it.
+    int probe = ConnectTo(path);
+    if (probe >= 0) {
+      close(probe);
+      return -EADDRINUSE;
+    }
+    if (probe != -ECONNREFUSED) return probe;
+    unlink(path.c_str());
+  }
+  return -EADDRINUSE;
+}
+
+int SendWire(int fd, const WireMessage& msg, const int* fds, int nfds) {
+  size_t size = offsetof(WireMessage, payload) + msg.payload_length;
+  iovec iov{const_cast<WireMessage*>(&msg), size};
+  msghdr hdr{};
+  hdr.msg_iov = &iov;
+  hdr.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2)];
+  if (nfds > 0) {
+    if (nfds > 2) return -EINVAL;
+    std::memset(control, 0, sizeof control);
+    hdr.msg_control = control;
+    hdr.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&hdr);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    std::memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nfds);
+  }
+  ssize_t n;
+  do {
+    n = sendmsg(fd, &hdr, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  return static_cast<size_t>(n) == size ? 0 : -EIO;
+}
+
+void CloseFds(int* fds, int nfds) {
+  for (int i = 0; i < nfds; ++i) {
+    if (fds[i] >= 0) close(fds[i]);
+    fds[i] = -1;
+  }
+}
+
+ssize_t RecvWire(int fd, WireMessage* msg, int* fds, int max_fds, int* nfds) {
+  *nfds = 0;
+  std::memset(msg, 0, sizeof *msg);
+  iovec iov{msg, sizeof *msg};
+  msghdr hdr{};
+  hdr.msg_iov = &iov;
+  hdr.msg_iovlen = 1;
+  // Room for more fds than we accept, so that extra ones arrive and get closed, not leaked.
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)];
+  hdr.msg_control = control;
+  hdr.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = recvmsg(fd, &hdr, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&hdr); cmsg; cmsg = CMSG_NXTHDR(&hdr, cmsg)) {
+    if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
+    int count = static_cast<int>((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    for (int i = 0; i < count; ++i) {
+      int received;
+      std::memcpy(&received, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+      if (*nfds < max_fds) {
+        fds[(*nfds)++] = received;
+      } else {
+        close(received);
+      }
+    }
+  }
+  if (hdr.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) {
+    CloseFds(fds, *nfds);
+    *nfds = 0;
+    return -EBADMSG;
+  }
+  return n;
+}
+
+bool ValidWire(const WireMessage& msg, ssize_t size, WireType expected) {
+  if (size < static_cast<ssize_t>(offsetof(WireMessage, payload))) return false;
+  if (msg.magic != kWireMagic || msg.version != kWireVersion) return false;
+  if (msg.type != static_cast<uint16_t>(expected)) return false;
+  if (msg.payload_length > kMaxPayload) return false;
+  return static_cast<size_t>(size) == offsetof(WireMessage, payload) + msg.payload_length;
+}
+
+bool PeerCredentials(int fd, pid_t* pid, uid_t* uid, gid_t* gid) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+  *pid = cred.pid;
+  *uid = cred.uid;
+  *gid = cred.gid;
+  return true;
+}
+
+bool CheckDoorbellFd(int fd) {
+  char link[64];
+  std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  ssize_t n = readlink(proc.c_str(), link, sizeof link - 1);
+  if (n <= 0) return false;
+  link[n] = '\0';
+  if (std::strcmp(link, "anon_inode:[eventfd]") != 0) return false;
+  int flags = fcntl(fd, F_GETFL);
+  return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+}
+
+uint64_t NetnsInode() {
+  struct stat st;
+  if (stat("/proc/self/ns/net", &st) != 0) return 0;
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+}  // namespace via

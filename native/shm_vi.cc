@@ -1,0 +1,126 @@
+#include "shm_vi.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace via {
+
+ShmVi::ShmVi(const MappedSegment& own, const MappedSegment& peer, int peer_doorbell_fd)
+    : own_(own), peer_(peer), peer_doorbell_fd_(peer_doorbell_fd) {}
+
+ShmVi::~ShmVi() {
+  UnmapSegment(&own_);
+  UnmapSegment(&peer_);
+  if (peer_doorbell_fd_ >= 0) close(peer_doorbell_fd_);
+}
+
+bool ShmVi::PostRecv(uint32_t count) {
+  if (count > own_.layout.depth - posted_outstanding()) return false;
+  posted_ += count;
+  own_.header()->desc_tail.value.store(posted_, std::memory_order_release);
+  return true;
+}
+
+bool ShmVi::MaybeReady() const {
+  return own_.header()->comp_tail.value.load(std::memory_order_relaxed) != consumed_;
+}
+
+int ShmVi::Peek(uint32_t* length, uint32_t* imm, const uint8_t** data) {
+  uint32_t tail = own_.header()->comp_tail.value.load(std::memory_order_acquire);
+  uint32_t ready = tail - consumed_;
+  if (ready == 0) return 0;
+  // The peer may complete only descriptors we posted: anything else is garbage.
+  if (ready > posted_outstanding()) return -1;
+  uint32_t index = consumed_ % own_.layout.depth;
+  // Read the entry exactly once into private memory: the peer may rewrite it under us.
+  const volatile CompletionEntry* entry = &own_.completions()[index];
+  uint32_t len = entry->length;
+  uint32_t value = entry->imm;
+  if (len > own_.layout.slot_size) return -1;
+  *length = len;
+  *imm = value;
+  *data = own_.slot(index);
+  return 1;
+}
+
+void ShmVi::SetSleeping(bool sleeping) {
+  own_.header()->sleeping.value.store(sleeping ? 1 : 0, std::memory_order_seq_cst);
+}
+
+SendStatus ShmVi::Send(const uint8_t* data, uint32_t length, uint32_t imm) {
+  if (broken()) return kSendBroken;
+  if (length > peer_.layout.slot_size) return kSendTooLong;
+  SegmentHeader* h = peer_.header();
+  uint32_t available = h->desc_tail.value.load(std::memory_order_acquire) - sent_;
+  if (available > peer_.layout.depth) {
+    MarkBroken(BreakReason::kCorrupt);
+    return kSendCorrupt;
+  }
+  if (available == 0) {
+    // VIA's pre-posting constraint: a message with no receive descriptor breaks the VI.
+    MarkBroken(BreakReason::kNoDescriptor);
+    return kSendNoDescriptor;
+  }
+  uint32_t index = sent_ % peer_.layout.depth;
+  if (length) std::memcpy(peer_.slot(index), data, length);
+  volatile CompletionEntry* entry = &peer_.completions()[index];
+  entry->length = length;
+  entry->imm = imm;
+  ++sent_;
+  h->comp_tail.value.store(sent_, std::memory_order_release);
+  // Publish, fence, then look at the peer's sleeping flag (the receiver does: mark asleep, fence,
+  // re-check the queue). One of the two always sees the other's store, so no wake-up is lost.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (h->sleeping.value.load(std::memory_order_relaxed) != 0 &&
+      h->sleeping.value.exchange(0, std::memory_order_acq_rel) != 0) {
+    uint64_t one = 1;
+    // Non-blocking eventfd (checked at the handshake): EAGAIN only if the counter is saturated,
+    // which still leaves the peer readable, so the wake-up is not lost.
+    ssize_t ignored = write(peer_doorbell_fd_, &one, sizeof one);
+    (void)ignored;
+  }
+  return kSendOk;
+}
+
+static uint32_t NextRandom(uint32_t* state) {
+  // xorshift32: deterministic garbage for the scribbler.
+  uint32_t x = *state;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  *state = x ? x : 0x9e3779b9u;
+  return *state;
+}
+
+static void Scribble(const MappedSegment& seg, uint32_t seed) {
+  uint32_t state = seed ? seed : 1;
+  SegmentHeader* h = seg.header();
+  // Adversarial values first (wrap-around, huge, off-by-one), then random ones.
+  static const uint32_t kEvil[] = {0xffffffffu, 0x80000000u, 0x7fffffffu, 1, 0, 0xdeadbeefu};
+  uint32_t pick = NextRandom(&state);
+  uint32_t value = (pick & 1) ? kEvil[pick % 6] : NextRandom(&state);
+  switch (pick % 5) {
+    case 0: h->desc_tail.value.store(value); break;
+    case 1: h->comp_tail.value.store(value); break;
+    case 2: h->sleeping.value.store(value); break;
+    default: {
+      uint32_t n = seg.layout.depth;
+      for (uint32_t i = 0; i < n; ++i) {
+        volatile CompletionEntry* e = &seg.completions()[i];
+        e->length = (NextRandom(&state) & 1) ? kEvil[NextRandom(&state) % 6] : NextRandom(&state);
+        e->imm = NextRandom(&state);
+      }
+      h->magic = NextRandom(&state);
+      h->depth = NextRandom(&state);
+      h->slot_size = NextRandom(&state);
+    }
+  }
+}
+
+void ShmVi::ScribbleOwnSegment(uint32_t seed) { Scribble(own_, seed); }
+void ShmVi::ScribblePeerSegment(uint32_t seed) { Scribble(peer_, seed); }
+
+}  // namespace via

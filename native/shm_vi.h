@@ -1,0 +1,82 @@
+// The data path of one shm VI: posting receive descriptors, sending into the peer's pre-posted
+// slots, and reading our own receive completions. No system call happens here unless the peer
+// has said it is about to sleep (then one eventfd write rings its doorbell).
+//
+// This file knows nothing of libuv or N-API, so the rules of the data path can be read alone.
+#pragma once
+
+#include <cstdint>
+
+#include "shm_segment.h"
+
+namespace via {
+
+// Why a VI broke. Sent to the peer over the setup socket, so the values are part of the wire format.
+enum class BreakReason : uint32_t {
+  kNone = 0,
+  kPeerGone = 1,         // the peer closed the VI or its process died
+  kNoDescriptor = 2,     // a send found no receive descriptor posted (pre-posting constraint)
+  kCorrupt = 3,          // a counter or entry in shared memory failed validation
+  kLocalClose = 4,       // we closed it
+};
+
+// Status of a send, as returned to JavaScript (0 = completed, the bytes are in the peer's slot).
+enum SendStatus : int {
+  kSendOk = 0,
+  kSendBroken = -1,        // the VI was already broken
+  kSendNoDescriptor = -2,  // pre-posting violation: the VI is now broken on both sides
+  kSendCorrupt = -3,       // the peer's shared counters are invalid: the VI is now broken
+  kSendTooLong = -4,       // longer than the peer's slot size: rejected, the VI stays usable
+};
+
+class ShmVi {
+ public:
+  ShmVi(const MappedSegment& own, const MappedSegment& peer, int peer_doorbell_fd);
+  ~ShmVi();
+  ShmVi(const ShmVi&) = delete;
+  ShmVi& operator=(const ShmVi&) = delete;
+
+  // Receive side (our segment).
+  uint32_t recv_depth() const { return own_.layout.depth; }
+  uint32_t recv_slot_size() const { return own_.layout.slot_size; }
+  uint32_t posted_outstanding() const { return posted_ - consumed_; }
+  // Posts `count` more receive descriptors. Returns false if that would exceed the depth.
+  bool PostRecv(uint32_t count);
+  // True if the peer has published at least one completion we have not consumed. Reads one
+  // shared counter, validates nothing: a cheap readiness probe for polling loops.
+  bool MaybeReady() const;
+  // Reads the next completion. Returns 1 and fills length/imm/data, 0 if none, or -1 if shared
+  // memory failed validation (the caller must break the VI). `data` stays valid until Consume().
+  int Peek(uint32_t* length, uint32_t* imm, const uint8_t** data);
+  void Consume() { ++consumed_; }
+  // Doorbell suppression: tell the peer whether to ring us.
+  void SetSleeping(bool sleeping);
+
+  // Send side (the peer's segment).
+  uint32_t send_slot_size() const { return peer_.layout.slot_size; }
+  SendStatus Send(const uint8_t* data, uint32_t length, uint32_t imm);
+
+  bool broken() const { return reason_ != BreakReason::kNone; }
+  BreakReason reason() const { return reason_; }
+  void MarkBroken(BreakReason reason) {
+    if (reason_ == BreakReason::kNone) reason_ = reason;
+  }
+
+  // Test hook (the scribbler): overwrite the peer-visible parts of OUR segment with garbage,
+  // exactly as a hostile peer could. `seed` picks the pattern.
+  void ScribbleOwnSegment(uint32_t seed);
+  // Test hook: the same against the PEER's segment (what a hostile process does to its victim).
+  void ScribblePeerSegment(uint32_t seed);
+
+ private:
+  MappedSegment own_;
+  MappedSegment peer_;
+  int peer_doorbell_fd_;
+  // Private counters: the only source of truth for indexing. Shared copies are checked against them.
+  uint32_t posted_ = 0;    // receive descriptors we posted
+  uint32_t consumed_ = 0;  // receive completions we consumed
+  uint32_t sent_ = 0;      // sends we wrote into the peer's segment
+  BreakReason reason_ = BreakReason::kNone;
+};
+
+}  // namespace via
