@@ -583,13 +583,6 @@ class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
         }
         return;
       }
-      pid_t pid;
-      uid_t uid;
-      gid_t gid;
-      if (!PeerCredentials(fd, &pid, &uid, &gid) || !UidAllowed(uid, self->allowed_)) {
-        self->Refuse(fd, EACCES);
-        continue;
-      }
       auto* p = new Pending{self, fd, {}};
       uv_poll_init(self->loop_, &p->poll, fd);
       p->poll.data = p;
@@ -651,10 +644,16 @@ class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
     if (n == -EAGAIN) return;
     int fd = p->fd;
     self->DropPending(p, false);
-    pid_t pid;
-    uid_t uid;
-    gid_t gid;
-    PeerCredentials(fd, &pid, &uid, &gid);
+    pid_t pid = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    // Checked once HELLO has been read: refusing earlier would close the socket with the HELLO
+    // unread, and the connector would see ECONNRESET instead of our answer.
+    if (!PeerCredentials(fd, &pid, &uid, &gid) || !UidAllowed(uid, self->allowed_)) {
+      CloseFds(fds, nfds);
+      self->Refuse(fd, EACCES);
+      return;
+    }
     if (n <= 0 || !ValidWire(hello, n, WireType::kHello) || nfds != 2) {
       CloseFds(fds, nfds);
       self->Refuse(fd, EBADMSG);
@@ -821,18 +820,21 @@ class ConnectRequestWrap : public Napi::ObjectWrap<ConnectRequestWrap> {
     }
     CloseFds(fds, nfds);
     Napi::Function cb = self->callback_.Value();
+    Napi::Object recv = self->Value();
+    // Hand the fd over to the VI only after our poll handle on it is closed: libuv keeps one
+    // watcher per fd, and closing the old handle later would unregister the VI's.
+    int fd = self->fd_;
+    self->fd_ = -1;
+    self->Finish();
     std::vector<napi_value> args;
     if (err != 0) {
+      close(fd);
       args = {ErrnoError(env, err, "connect").Value()};
     } else {
-      int fd = self->fd_;
-      self->fd_ = -1;  // kept open by the VI for liveness
-      auto entry = self->cq_->core()->AddVi(std::move(vi), fd);
+      auto entry = self->cq_->core()->AddVi(std::move(vi), fd);  // the fd stays open for liveness
       args = {env.Null(), env.GetInstanceData<Addon>()->NewVi(env, entry),
               Napi::Buffer<uint8_t>::Copy(env, reply.payload, reply.payload_length)};
     }
-    Napi::Object recv = self->Value();
-    self->Finish();
     cb.MakeCallback(recv, args, *self->async_context_);
     if (env.IsExceptionPending()) {
       Napi::Error e = env.GetAndClearPendingException();

@@ -40,9 +40,9 @@ static void OnSetupSocket(uv_poll_t* handle, int status, int events);
 
 void ViEntry::Break(BreakReason reason) {
   if (closed) return;
-  bool first = !vi->broken();
   vi->MarkBroken(reason);
-  if (first && setup_fd >= 0) {
+  if (!peer_notified && setup_fd >= 0) {
+    peer_notified = true;
     WireMessage msg{};
     msg.magic = kWireMagic;
     msg.version = kWireVersion;
@@ -83,7 +83,8 @@ static void OnSetupSocket(uv_poll_t* handle, int status, int events) {
   auto* entry = static_cast<ViEntry*>(handle->data);
   if (!entry || entry->closed) return;
   bool gone = status < 0 || (events & UV_DISCONNECT);
-  if (!gone && (events & UV_READABLE)) {
+  // Read even when the hang-up came with it: a BREAK message says why the peer went away.
+  if (status >= 0 && (events & UV_READABLE)) {
     WireMessage msg;
     int fds[2];
     int nfds = 0;

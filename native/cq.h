@@ -44,6 +44,7 @@ struct ViEntry : std::enable_shared_from_this<ViEntry> {
   bool peer_gone = false;       // the setup socket hung up, or the peer sent BREAK
   BreakReason peer_reason = BreakReason::kPeerGone;
   bool reported = false;        // the error completion has been delivered
+  bool peer_notified = false;   // BREAK sent to the peer
   bool closed = false;
   bool refed = true;
 

@@ -46,7 +46,9 @@ int CreateSegment(const SegmentLayout& layout, MappedSegment* out) {
   h->version = kSegmentVersion;
   h->depth = layout.depth;
   h->slot_size = layout.slot_size;
-  h->desc_tail.value.store(0, std::memory_order_relaxed);
+  // VIA requires receive descriptors to be posted before the connection is established:
+  // every slot starts posted, so the peer may send as soon as it has mapped us.
+  h->desc_tail.value.store(layout.depth, std::memory_order_relaxed);
   h->comp_tail.value.store(0, std::memory_order_relaxed);
   // Start "asleep": until our completion queue has looked at this VI once, the peer rings us.
   h->sleeping.value.store(1, std::memory_order_release);

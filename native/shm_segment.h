@@ -78,7 +78,8 @@ struct MappedSegment {
   uint8_t* slot(uint32_t index) const { return base + layout.slots_offset() + size_t(index) * layout.slot_size; }
 };
 
-// Creates a sealed memfd of the right size, maps it, and writes the header. Returns the fd (>= 0)
+// Creates a sealed memfd of the right size, maps it, and writes the header with all `depth`
+// receive descriptors already posted. Returns the fd (>= 0)
 // or -errno. The memfd is sealed against shrinking so that the peer (or we) can never make the
 // other side's mapping fault with SIGBUS.
 int CreateSegment(const SegmentLayout& layout, MappedSegment* out);

@@ -9,7 +9,7 @@
 namespace via {
 
 ShmVi::ShmVi(const MappedSegment& own, const MappedSegment& peer, int peer_doorbell_fd)
-    : own_(own), peer_(peer), peer_doorbell_fd_(peer_doorbell_fd) {}
+    : own_(own), peer_(peer), peer_doorbell_fd_(peer_doorbell_fd), posted_(own.layout.depth) {}
 
 ShmVi::~ShmVi() {
   UnmapSegment(&own_);

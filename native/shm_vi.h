@@ -73,7 +73,7 @@ class ShmVi {
   MappedSegment peer_;
   int peer_doorbell_fd_;
   // Private counters: the only source of truth for indexing. Shared copies are checked against them.
-  uint32_t posted_ = 0;    // receive descriptors we posted
+  uint32_t posted_;        // receive descriptors we posted (all of them at creation)
   uint32_t consumed_ = 0;  // receive completions we consumed
   uint32_t sent_ = 0;      // sends we wrote into the peer's segment
   BreakReason reason_ = BreakReason::kNone;

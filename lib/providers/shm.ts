@@ -60,12 +60,16 @@ class ShmVi implements Vi {
   pollMode: PollMode = 'adaptive';
   spinMicros = 50;
   private closed = false;
+  /** Descriptors the native VI posted at creation that the owner has not yet claimed with postRecv. */
+  private prePosted: number;
 
   constructor(
     private readonly provider: ShmProvider,
     private readonly native: NativeVi,
     readonly id: number,
-  ) {}
+  ) {
+    this.prePosted = native.recvDepth;
+  }
 
   get recvDepth(): number {
     return this.native.recvDepth;
@@ -76,7 +80,9 @@ class ShmVi implements Vi {
   }
 
   postRecv(count: number): void {
-    this.native.postRecv(count);
+    const claimed = Math.min(count, this.prePosted);
+    this.prePosted -= claimed;
+    if (count > claimed) this.native.postRecv(count - claimed);
   }
 
   postSend(buf: Uint8Array, offset: number, length: number, imm: number): boolean {

@@ -57,7 +57,11 @@ export interface Vi {
   readonly recvDepth: number;
   /** Set before posting anything; completions for this VI go here. */
   setHandler(handler: ViHandler): void;
-  /** Post `count` receive descriptors, each able to take maxTransferSize bytes. Throws on overflow. */
+  /**
+   * Post `count` receive descriptors, each able to take maxTransferSize bytes. Throws on overflow.
+   * As VIA requires, a provider may post all `recvDepth` descriptors when it creates the VI,
+   * before the peer can send; the owner's first posts (up to recvDepth) then claim those.
+   */
   postRecv(count: number): void;
   /**
    * Send `length` bytes of `buf` from `offset`, with the 32-bit immediate `imm`.

@@ -30,6 +30,12 @@ export interface SoviaEvents {
    * the engine then withholds credits until `resumeReading()` is called.
    */
   onData(chunk: Buffer): boolean;
+  /**
+   * Optional (added later): the peer's WAKEUP arrived, so DATA can flow; writes made before were
+   * queued. A facade may wait for this before emitting 'connect' so that the first writes
+   * complete at once, as they do on TCP. Called once, before any onData.
+   */
+  onEstablished?(): void;
   /** The peer sent FIN after its last byte; every byte has been passed to onData. */
   onEnd(): void;
   /** The connection is fully closed: FIN and FINACK exchanged both ways, or it broke. */
@@ -56,4 +62,29 @@ export interface SoviaConnectionApi {
   readonly pendingBytes: number;
   /** Close-state name (seed 004 figure 11), for debugging and tests. */
   readonly state: string;
+  /** Protocol counters, for benchmarks and tests (optional: added after the first version). */
+  readonly stats?: SoviaStats;
 }
+
+/** Counters of one connection (SoviaConnection.stats). */
+export interface SoviaStats {
+  dataPacketsSent: number;
+  dataBytesSent: number;
+  /** Standalone ACK packets. */
+  acksSent: number;
+  /** DATA or FIN packets that carried a non-zero credit count. */
+  piggybackedAcks: number;
+  /** DATA packets sent from a combine buffer holding more than one write. */
+  combinedFlushes: number;
+  controlPacketsSent: number;
+  dataPacketsReceived: number;
+  dataBytesReceived: number;
+  acksReceived: number;
+  /** Largest number of our DATA packets unacknowledged at once (never above the peer's window). */
+  maxCreditsInFlight: number;
+  /** Largest number of received DATA packets held for a paused reader. */
+  maxQueuedReceived: number;
+  /** Registered send buffers allocated. */
+  sendBuffersAllocated: number;
+}
+
