@@ -1,0 +1,569 @@
+/**
+ * One SOVIA connection over one VI (seed 004 section 4): the state machine that ties the packet
+ * encoding, the credit ledger, the send queue (copying and combining) and the close handshake
+ * together. It knows nothing of the provider under the VI.
+ *
+ * Re-entrancy: user code (events.onData, write callbacks) may call back into the connection
+ * (write, end, destroy, resumeReading). All work happens in `pump()`, which a nested call only
+ * asks to run again; onError and onClose are always emitted from process.nextTick, never from
+ * inside a call the owner made.
+ */
+import createDebug from 'debug';
+import type { Vi, ViError, ViHandler } from '../providers/types';
+import type { SoviaConnectionApi, SoviaEvents, SoviaParams, SoviaStats, WriteCallback } from './types';
+import { encodeImmediate, immediateType, immediateValue, PacketType, packetTypeName } from './packet';
+import { recvDepthFor, validateParams } from './params';
+import { CreditLedger } from './credits';
+import { Segment, SendBufferPool, SendQueue } from './combiner';
+import { WriteRecord, WriteTracker } from './writes';
+
+const log = createDebug('via-net:sovia');
+
+type CodedError = Error & { code: string };
+
+function codedError(code: string, message: string): CodedError {
+  const err = new Error(message) as CodedError;
+  err.code = code;
+  return err;
+}
+
+/** Marks the peer's FIN in the receive queue: onEnd fires when delivery reaches it. */
+const END = Symbol('END');
+
+/** Provider error codes reported as they are; anything else becomes ECONNRESET, as net would say. */
+const PASS_THROUGH_CODES = new Set(['ECONNRESET', 'EPROTO', 'ETIMEDOUT', 'ECONNABORTED', 'EPIPE']);
+
+/** WAKEUP payload we send: u32 LE chunk size, u32 LE ACK descriptors reserved. */
+const WAKEUP_PAYLOAD = 8;
+/** Largest WAKEUP payload we accept (room for later fields). */
+const MAX_WAKEUP_PAYLOAD = 64;
+
+
+export class SoviaConnection implements SoviaConnectionApi {
+  private readonly vi: Vi;
+  private readonly params: SoviaParams;
+  private readonly events: SoviaEvents;
+  private readonly credits: CreditLedger;
+  private readonly sendq: SendQueue;
+  private readonly writes: WriteTracker;
+  private readonly pool: SendBufferPool;
+  /** Registered source of control packets: bytes 0..3 carry our chunk size in WAKEUP. */
+  private readonly controlBuf: Buffer;
+  private combine: boolean;
+
+  /** Asynchronous sends awaiting onSendComplete, in order (null for control packets). */
+  private readonly sendFifo: Array<Segment | null> = [];
+  /** Received payloads (and the FIN marker) not yet passed to onData. */
+  private readonly recvQueue: Array<Buffer | typeof END> = [];
+  private paused = false;
+  /** Inside events.onData (resumeReading from there means "keep going", whatever onData returns). */
+  private delivering = false;
+  private resumeDuringDelivery = false;
+  /** Credit of the packet whose onData returned false: returned on resumeReading. */
+  private withheld = 0;
+  /** Descriptors consumed and processed, to re-post before the next send. */
+  private repostPending = 0;
+
+  private peerWakeup = false;
+  private peerChunkLimit: number;
+  private finRequested = false;
+  private finSent = false;
+  private finAcked = false;
+  private peerFin = false;
+  private peerFinFirst = false;
+  private endDelivered = false;
+  /** The VI broke after the peer's FIN: not an error, but nothing more can be sent. */
+  private peerGone = false;
+  private closed = false;
+  private viClosed = false;
+  private readonly endCallbacks: WriteCallback[] = [];
+
+  private pumping = false;
+  private pumpAgain = false;
+  private tickFlushScheduled = false;
+  /** The open combine segment must go out as soon as a credit allows. */
+  private flushDue = false;
+  private readonly callbacks: Array<{ cb: WriteCallback; err: CodedError | null }> = [];
+
+  private readonly counters = {
+    dataPacketsSent: 0,
+    dataBytesSent: 0,
+    acksSent: 0,
+    piggybackedAcks: 0,
+    combinedFlushes: 0,
+    controlPacketsSent: 0,
+    dataPacketsReceived: 0,
+    dataBytesReceived: 0,
+    acksReceived: 0,
+    maxQueuedReceived: 0,
+  };
+
+  constructor(vi: Vi, params: SoviaParams, events: SoviaEvents) {
+    validateParams(params);
+    const depth = recvDepthFor(params);
+    if (vi.recvDepth < depth) {
+      throw Object.assign(
+        new RangeError(`VI recvDepth ${vi.recvDepth} is below the ${depth} descriptors window ${params.window} and threshold ${params.ackThreshold} need`),
+        { code: 'ERR_INVALID_ARG_VALUE' },
+      );
+    }
+    this.vi = vi;
+    this.params = { ...params };
+    this.events = events;
+    this.combine = params.combine;
+    this.peerChunkLimit = params.chunkSize;
+    this.credits = new CreditLedger(params.window, params.ackThreshold);
+    this.pool = new SendBufferPool((size) => vi.allocSendBuffer(size), params.chunkSize);
+    this.sendq = new SendQueue(this.pool, params.chunkSize);
+    this.writes = new WriteTracker(params.chunkSize, params.window);
+    // WAKEUP payload: our chunk size (the largest DATA we send) and the ACK descriptors we reserve.
+    this.controlBuf = vi.allocSendBuffer(WAKEUP_PAYLOAD);
+    this.controlBuf.writeUInt32LE(params.chunkSize, 0);
+    this.controlBuf.writeUInt32LE(this.credits.ackSlots, 4);
+
+    const handler: ViHandler = {
+      onRecv: (data, imm) => this.onRecv(data, imm),
+      onSendComplete: () => this.onSendComplete(),
+      onBroken: (err) => this.onBroken(err),
+    };
+    vi.setHandler(handler);
+    vi.setPollMode(params.pollMode, params.spinMicros);
+    // Descriptors first, then WAKEUP(w) as our very first packet.
+    vi.postRecv(depth);
+    this.postControl(PacketType.WAKEUP, params.window, WAKEUP_PAYLOAD);
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  get pendingBytes(): number {
+    return this.sendq.pendingBytes;
+  }
+
+  get state(): string {
+    if (this.closed) return 'CLOSED';
+    if (!this.peerWakeup) return 'WAKEUP_SENT';
+    if (!this.finSent) return this.peerFin ? 'CLOSE_WAIT' : 'ESTABLISHED';
+    if (!this.peerFin) return this.finAcked ? 'FIN_WAIT_2' : 'FIN_WAIT_1';
+    if (this.finAcked) return 'TIME_WAIT';
+    return this.peerFinFirst ? 'LAST_ACK' : 'CLOSING';
+  }
+
+  get stats(): SoviaStats {
+    return {
+      ...this.counters,
+      maxCreditsInFlight: this.credits.maxInFlight,
+      sendBuffersAllocated: this.pool.allocated,
+    };
+  }
+
+  write(chunk: Buffer, cb: WriteCallback): void {
+    if (this.closed || this.finRequested || this.peerGone) {
+      process.nextTick(cb, codedError('EPIPE', 'This socket has been ended by the other party or closed'));
+      return;
+    }
+    const len = chunk.length;
+    if (len === 0) {
+      this.writes.addDone(cb);
+    } else if (len <= this.params.copyThreshold) {
+      this.sendq.enqueueCopy(chunk, this.combine);
+      this.writes.addCopied(cb, this.sendq.bytesEnqueued, this.sendq.segmentsEnqueued);
+      if (this.sendq.hasOpen()) this.scheduleTickFlush();
+    } else {
+      // A large write flushes the combine buffer (enqueueInPlace closes it) and goes in place.
+      const record = this.writes.addInPlace(cb);
+      this.sendq.enqueueInPlace(chunk, record);
+    }
+    this.pump();
+  }
+
+  writev(chunks: Buffer[], cb: WriteCallback): void {
+    if (chunks.length === 0) {
+      this.write(Buffer.alloc(0), cb);
+      return;
+    }
+    // Records are released in order, so the last callback runs after every earlier piece.
+    for (let i = 0; i < chunks.length - 1; i++) this.write(chunks[i], () => {});
+    this.write(chunks[chunks.length - 1], cb);
+  }
+
+  resumeReading(): void {
+    if (this.delivering) this.resumeDuringDelivery = true;
+    if (this.closed || !this.paused) return;
+    this.paused = false;
+    if (this.withheld > 0) {
+      this.returnCredits(this.withheld);
+      this.withheld = 0;
+    }
+    this.pump();
+  }
+
+  end(cb?: WriteCallback): void {
+    if (this.closed) {
+      if (cb) process.nextTick(cb, this.peerGone ? null : codedError('EPIPE', 'The connection is closed'));
+      return;
+    }
+    if (this.finSent || this.peerGone) {
+      this.finRequested = true;
+      if (cb) this.callbacks.push({ cb, err: null });
+    } else {
+      this.finRequested = true;
+      this.flushDue = true;
+      if (cb) this.endCallbacks.push(cb);
+    }
+    this.pump();
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    log('vi %d: destroy in state %s', this.vi.id, this.state);
+    if (this.peerWakeup && !this.viClosed) {
+      try {
+        this.vi.postSend(this.controlBuf, 0, 0, encodeImmediate(PacketType.RST, 0));
+        this.counters.controlPacketsSent++;
+      } catch {
+        // The VI is already broken: the peer learns of it from the provider.
+      }
+    }
+    this.terminate(codedError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'), false);
+  }
+
+  setNoDelay(noDelay: boolean): void {
+    this.combine = !noDelay;
+    if (noDelay && !this.closed) {
+      this.sendq.closeOpen();
+      this.pump();
+    }
+  }
+
+  // ---------------------------------------------------------------- VI events
+
+  private onRecv(data: Buffer, imm: number): void {
+    if (this.closed) return;
+    const type = immediateType(imm);
+    const value = immediateValue(imm);
+    if (!this.peerWakeup && type !== PacketType.WAKEUP) {
+      this.protocolError(`${packetTypeName(type)} before WAKEUP`);
+      return;
+    }
+    if (type !== PacketType.DATA && type !== PacketType.WAKEUP && data.length !== 0) {
+      this.protocolError(`${packetTypeName(type)} with a ${data.length}-byte payload`);
+      return;
+    }
+    switch (type) {
+      case PacketType.WAKEUP:
+        if (this.peerWakeup) return this.protocolError('second WAKEUP');
+        if (value < 1) return this.protocolError('WAKEUP with an empty window');
+        if (data.length > MAX_WAKEUP_PAYLOAD) return this.protocolError('oversized WAKEUP');
+        if (data.length >= 4) {
+          const chunk = data.readUInt32LE(0);
+          if (chunk < 1) return this.protocolError('WAKEUP with a zero chunk size');
+          this.peerChunkLimit = chunk;
+        }
+        // Without the field, assume the fewest ACK slots: ACK only once the whole window is pending.
+        this.credits.setPeerAckSlots(data.length >= 8 ? data.readUInt32LE(4) : 1);
+        this.peerWakeup = true;
+        this.credits.open(value);
+        this.repostPending++;
+        log('vi %d: peer WAKEUP window %d', this.vi.id, value);
+        if (this.events.onEstablished) {
+          this.events.onEstablished();
+          if (this.closed) return;
+        }
+        break;
+      case PacketType.DATA:
+        if (this.peerFin) return this.protocolError('DATA after FIN');
+        if (data.length > this.peerChunkLimit) return this.protocolError(`DATA of ${data.length} bytes above chunk size ${this.peerChunkLimit}`);
+        if (!this.credits.receive(value)) return this.protocolError('DATA returned more credits than outstanding');
+        if (!this.credits.dataArrived()) return this.protocolError('DATA beyond the granted window');
+        this.counters.dataPacketsReceived++;
+        this.counters.dataBytesReceived += data.length;
+        this.recvQueue.push(data);
+        if (this.recvQueue.length > this.counters.maxQueuedReceived) this.counters.maxQueuedReceived = this.recvQueue.length;
+        break;
+      case PacketType.ACK:
+        if (value === 0) return this.protocolError('ACK without credits');
+        if (!this.credits.receive(value)) return this.protocolError('ACK returned more credits than outstanding');
+        this.counters.acksReceived++;
+        this.repostPending++;
+        break;
+      case PacketType.FIN:
+        if (this.peerFin) return this.protocolError('second FIN');
+        if (!this.credits.receive(value)) return this.protocolError('FIN returned more credits than outstanding');
+        this.peerFin = true;
+        this.peerFinFirst = !this.finSent;
+        this.repostPending++;
+        this.recvQueue.push(END);
+        log('vi %d: FIN received in state %s', this.vi.id, this.state);
+        // FIN is acknowledged at once; the descriptor it used is re-posted before.
+        this.flushReposts();
+        if (this.closed) return;
+        this.postControl(PacketType.FINACK, 0, 0);
+        break;
+      case PacketType.FINACK:
+        if (!this.finSent || this.finAcked) return this.protocolError('unexpected FINACK');
+        this.finAcked = true;
+        this.repostPending++;
+        break;
+      case PacketType.RST:
+        log('vi %d: RST received', this.vi.id);
+        this.terminate(codedError('ECONNRESET', 'Connection reset by peer'), true);
+        return;
+      default:
+        this.protocolError(`unknown packet type ${type}`);
+        return;
+    }
+    this.pump();
+  }
+
+  private onSendComplete(): void {
+    if (this.closed) return;
+    if (this.sendFifo.length === 0) {
+      log('vi %d: onSendComplete with no asynchronous send outstanding', this.vi.id);
+      return;
+    }
+    const seg = this.sendFifo.shift()!;
+    if (seg) this.sendq.completed(seg);
+    this.pump();
+  }
+
+  private onBroken(err: ViError): void {
+    if (this.closed) return;
+    log('vi %d: broken (%s) in state %s', this.vi.id, err.code, this.state);
+    this.handleBroken(err);
+  }
+
+  /**
+   * The VI can no longer be used. Before the peer's FIN this is a failure. After it, the peer
+   * has said everything and may simply have gone away after end(): we still deliver what we hold,
+   * and only our own further output fails (EPIPE), unless it was all acknowledged already.
+   */
+  private handleBroken(err: ViError | CodedError): void {
+    if (this.closed || this.peerGone) return;
+    if (!this.peerFin) {
+      const code = PASS_THROUGH_CODES.has(err.code) ? err.code : 'ECONNRESET';
+      this.terminate(codedError(code, err.message || 'Connection reset'), true);
+      return;
+    }
+    this.peerGone = true;
+    this.closeVi();
+    // Our output is safe only if the peer acknowledged our FIN; otherwise anything still queued,
+    // or posted without a completion, may not have arrived: those writes (and end) get EPIPE.
+    const allAcknowledged = this.finSent && this.finAcked;
+    const maybeLost = !allAcknowledged
+      && (this.sendq.length > 0 || this.writes.length > 0 || this.sendFifo.some((seg) => seg !== null));
+    const outcome = maybeLost ? codedError('EPIPE', 'The peer is gone: ' + (err.message || err.code)) : null;
+    for (const seg of this.sendFifo.splice(0)) if (seg) this.sendq.completed(seg);
+    this.sendq.clear();
+    for (const r of this.writes.drain(outcome)) this.callbacks.push({ cb: r.cb, err: r.error });
+    for (const cb of this.endCallbacks.splice(0)) this.callbacks.push({ cb, err: outcome });
+    this.pump();
+  }
+
+  // ---------------------------------------------------------------- the pump
+
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        if (!this.closed) this.deliver();
+        if (!this.closed && !this.peerGone) {
+          this.flushReposts();
+          this.sendData();
+          this.maybeSendFin();
+          this.maybeSendAck();
+        }
+        if (!this.closed) this.releaseWrites();
+        this.runCallbacks();
+        if (!this.closed) this.maybeClose();
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Pass queued payloads to the reader until it pushes back. */
+  private deliver(): void {
+    while (!this.paused && this.recvQueue.length > 0 && !this.closed) {
+      const item = this.recvQueue.shift()!;
+      if (item === END) {
+        this.endDelivered = true;
+        this.events.onEnd();
+        continue;
+      }
+      let accepted = true;
+      if (item.length > 0) {
+        this.delivering = true;
+        this.resumeDuringDelivery = false;
+        try {
+          accepted = this.events.onData(item);
+        } finally {
+          this.delivering = false;
+        }
+      }
+      if (this.closed) return;
+      // The reader asked for more while taking this chunk (a synchronous _read): not a pause.
+      if (accepted || this.resumeDuringDelivery) {
+        this.returnCredits(1);
+      } else {
+        this.paused = true;
+        this.withheld++;
+      }
+    }
+  }
+
+  /** DATA descriptors freed by the reader: re-post them and count their credits in d. */
+  private returnCredits(count: number): void {
+    this.repostPending += count;
+    this.credits.returned(count);
+  }
+
+  private flushReposts(): void {
+    if (this.repostPending === 0 || this.viClosed) return;
+    const n = this.repostPending;
+    this.repostPending = 0;
+    try {
+      this.vi.postRecv(n);
+    } catch (err) {
+      this.handleBroken(err as ViError);
+    }
+  }
+
+  private sendData(): void {
+    if (!this.peerWakeup || this.finSent) return;
+    while (this.credits.sendCredits > 0 && !this.closed && !this.peerGone) {
+      const seg = this.sendq.front();
+      if (!seg) break;
+      if (seg.open && !this.flushDue && this.combine) break;
+      this.sendq.shift();
+      const piggy = this.credits.takePending();
+      if (piggy > 0) this.counters.piggybackedAcks++;
+      this.credits.consume();
+      this.counters.dataPacketsSent++;
+      this.counters.dataBytesSent += seg.length;
+      if (seg.writes > 1) this.counters.combinedFlushes++;
+      this.post(encodeImmediate(PacketType.DATA, piggy), seg.buf, seg.offset, seg.length, seg);
+    }
+    if (!this.sendq.hasOpen()) this.flushDue = false;
+  }
+
+  private maybeSendFin(): void {
+    if (!this.finRequested || this.finSent || !this.peerWakeup || this.sendq.length > 0 || this.closed || this.peerGone) return;
+    const piggy = this.credits.takePending();
+    if (piggy > 0) this.counters.piggybackedAcks++;
+    this.finSent = true;
+    log('vi %d: FIN sent, state %s', this.vi.id, this.state);
+    this.postControl(PacketType.FIN, piggy, 0);
+    for (const cb of this.endCallbacks.splice(0)) this.callbacks.push({ cb, err: null });
+  }
+
+  /** A standalone ACK only when d >= t (see credits.ts); never after the peer's FIN. */
+  private maybeSendAck(): void {
+    if (this.closed || this.peerGone || this.peerFin || !this.credits.ackDue()) return;
+    const n = this.credits.takePending();
+    this.counters.acksSent++;
+    this.postControl(PacketType.ACK, n, 0);
+  }
+
+  private releaseWrites(): void {
+    const released: WriteRecord[] = this.writes.release(this.sendq.bytesPosted, this.sendq.segmentsPosted);
+    for (const r of released) this.callbacks.push({ cb: r.cb, err: r.error });
+  }
+
+  /** Run collected callbacks. One that throws leaves the rest queued for the next pump. */
+  private runCallbacks(): void {
+    while (this.callbacks.length > 0) {
+      const { cb, err } = this.callbacks.shift()!;
+      cb(err);
+    }
+  }
+
+  /** Both FINs sent and acknowledged, every byte delivered, no send outstanding: CLOSED. */
+  private maybeClose(): void {
+    if (!this.endDelivered || this.sendFifo.length > 0) return;
+    const graceful = this.finSent && this.finAcked && this.peerFin;
+    const peerGoneAndEnded = this.peerGone && this.finRequested;
+    if (!graceful && !peerGoneAndEnded) return;
+    log('vi %d: CLOSED', this.vi.id);
+    this.terminate(null, false);
+  }
+
+  // ---------------------------------------------------------------- sending helpers
+
+  private postControl(type: number, value: number, payloadLength: number): void {
+    this.counters.controlPacketsSent++;
+    this.post(encodeImmediate(type, value), this.controlBuf, 0, payloadLength, null);
+  }
+
+  private post(imm: number, buf: Uint8Array, offset: number, length: number, seg: Segment | null): void {
+    let sync: boolean;
+    try {
+      sync = this.vi.postSend(buf, offset, length, imm);
+    } catch (err) {
+      if (seg) this.sendq.completed(seg);
+      this.handleBroken(err as ViError);
+      return;
+    }
+    if (sync) {
+      if (seg) this.sendq.completed(seg);
+    } else {
+      this.sendFifo.push(seg);
+    }
+  }
+
+  private scheduleTickFlush(): void {
+    if (this.tickFlushScheduled) return;
+    this.tickFlushScheduled = true;
+    process.nextTick(() => {
+      this.tickFlushScheduled = false;
+      if (this.closed) return;
+      this.flushDue = true;
+      this.pump();
+    });
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  private protocolError(message: string): void {
+    log('vi %d: protocol violation: %s', this.vi.id, message);
+    if (!this.viClosed) {
+      try {
+        this.vi.postSend(this.controlBuf, 0, 0, encodeImmediate(PacketType.RST, 0));
+      } catch {
+        // already broken
+      }
+    }
+    this.terminate(codedError('EPROTO', `SOVIA protocol violation by the peer: ${message}`), true);
+  }
+
+  private closeVi(): void {
+    if (this.viClosed) return;
+    this.viClosed = true;
+    this.vi.close();
+  }
+
+  /**
+   * Enter CLOSED. `err` null: graceful (write callbacks succeed). Otherwise pending callbacks
+   * fail with `err`, and onError(err) precedes onClose when `report` is set (not for destroy()).
+   */
+  private terminate(err: CodedError | null, report: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeVi();
+    this.recvQueue.length = 0;
+    this.sendFifo.length = 0;
+    this.sendq.clear();
+    const outcomes: Array<{ cb: WriteCallback; err: CodedError | null }> = this.callbacks.splice(0);
+    for (const r of this.writes.drain(err)) outcomes.push({ cb: r.cb, err: r.error });
+    for (const cb of this.endCallbacks.splice(0)) outcomes.push({ cb, err });
+    process.nextTick(() => {
+      for (const o of outcomes) o.cb(o.err);
+      if (err && report) this.events.onError(err);
+      this.events.onClose();
+    });
+  }
+}
