@@ -1,0 +1,80 @@
+'use strict';
+/** Command-line options of benchmarks/run.js. Bad input is a coded error, not a guess. */
+const path = require('node:path');
+const { netpipeSizes, quickSizes, parseSizes } = require('./sizes');
+
+const USAGE = `usage: npm run bench -- [options]    (or: node benchmarks/run.js [options])
+
+  --quick              about 30 s: powers of 4 from 1 B to 4 MB, 3 trials
+  --sizes LIST         message sizes for the curves, e.g. 1,64,4K,1M (4 and 64K are always
+                       added: the key figures need them)
+  --transports LIST    e.g. net-tcp,net-unix,via-shm-busy (net-tcp, the baseline, is always run)
+  --trials N           trials per point, the reported value is their median (default 5, quick 3)
+  --budget SECONDS     wall-time target for the whole run (default 170, quick 27)
+  --out DIR            where the JSON and SVG files go (default bench-results/)
+  --json               print the JSON report on stdout instead of the table
+  --list               list the transports and whether they are available
+  -h, --help           this text
+`;
+
+const KEY_SIZES = [4, 65536];
+
+function usageError(message) {
+  return Object.assign(new Error(message), { code: 'ERR_INVALID_ARG_VALUE', usage: true });
+}
+
+function positiveInt(name, text) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw usageError(`${name} wants an integer 1..1000, got "${text}"`);
+  return n;
+}
+
+/**
+ * @param {string[]} argv  process.argv.slice(2)
+ * @param {string[]} knownTransports  registry names, baseline first
+ */
+function parseArgs(argv, knownTransports, root) {
+  const o = { quick: false, json: false, list: false, help: false, sizes: null, transports: null, trials: null, budgetSeconds: null, out: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => {
+      if (inline !== undefined) return inline;
+      if (i + 1 >= argv.length) throw usageError(`${flag} needs a value`);
+      return argv[++i];
+    };
+    switch (flag) {
+      case '--quick': o.quick = true; break;
+      case '--json': o.json = true; break;
+      case '--list': o.list = true; break;
+      case '-h': case '--help': o.help = true; break;
+      case '--sizes': o.sizes = parseSizes(value()); break;
+      case '--transports': o.transports = value().split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--trials': o.trials = positiveInt('--trials', value()); break;
+      case '--budget': o.budgetSeconds = positiveInt('--budget', value()); break;
+      case '--out': o.out = value(); break;
+      default: throw usageError(`unknown option ${a}`);
+    }
+  }
+  const baseline = knownTransports[0];
+  let transports = o.transports || knownTransports;
+  for (const t of transports) {
+    if (!knownTransports.includes(t)) throw usageError(`unknown transport ${t}; known: ${knownTransports.join(', ')}`);
+  }
+  transports = [baseline, ...transports.filter((t) => t !== baseline)];
+  const curveSizes = o.sizes || (o.quick ? quickSizes() : netpipeSizes());
+  return {
+    quick: o.quick,
+    json: o.json,
+    list: o.list,
+    help: o.help,
+    requestedSizes: o.sizes,
+    sizes: [...new Set([...curveSizes, ...KEY_SIZES])].sort((a, b) => a - b),
+    transports,
+    trials: o.trials || (o.quick ? 3 : 5),
+    budgetSeconds: o.budgetSeconds || (o.quick ? 27 : 170),
+    out: path.resolve(o.out || path.join(root, 'bench-results')),
+  };
+}
+
+module.exports = { parseArgs, USAGE, KEY_SIZES };
