@@ -1,0 +1,283 @@
+/**
+ * via-net's Server: a net.Server that always listens on TCP (or the unix path) through node, so
+ * plain clients connect as usual, and that also registers a user-level listener under the same
+ * rendezvous name once it is listening. User-level connections become Socket instances emitted on
+ * 'connection' exactly like TCP ones (maxConnections, pauseOnConnect, allowHalfOpen, noDelay,
+ * keepAlive and getConnections() all cover both kinds).
+ */
+import * as net from 'net';
+import createDebug from 'debug';
+import type { IncomingVi, Vi, ViListener, ViProvider } from './providers/types';
+import type { SoviaParams } from './sovia/types';
+import { transportUnavailable } from './errors';
+import { attachEngine, Socket } from './socket';
+import {
+  candidateProviders, isForced, ProviderName, resolveSetting, TransportSetting, validateOption,
+} from './transport/setting';
+import { rendezvousForServerAddress } from './transport/rendezvous';
+import { getProvider, loadSovia, SoviaModule, unavailableReason } from './transport/providers';
+import {
+  AddressInfoLike, acceptedLocalAddress, decodeConnectPayload, encodeJson, peerAsSeenByServer, sourceAddressFor,
+} from './transport/addresses';
+
+const debug = createDebug('via-net:facade');
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+export interface ViaServerOptions extends net.ServerOpts {
+  transport?: TransportSetting;
+  sovia?: object;
+}
+
+interface Registration {
+  provider: ViProvider;
+  name: string;
+  listener: ViListener;
+}
+
+interface ServerState {
+  setting: TransportSetting | undefined;
+  soviaOptions: object | undefined;
+  registrations: Registration[];
+  /** A 'listening' hook is installed and has not fired yet. */
+  awaitingListening: boolean;
+}
+
+const kVia = Symbol('via-net.server');
+
+/** How long a dropped connection may take to finish its close handshake before it is reset. */
+const DROP_LINGER_MS = 30_000;
+
+/**
+ * Close an accepted VI the way node closes a dropped TCP connection: FIN at once, nothing read.
+ * The engine finishes the handshake in the background without keeping the process alive.
+ */
+function dropConnection(sovia: SoviaModule, vi: Vi, params: SoviaParams): void {
+  let linger: NodeJS.Timeout | null = null;
+  const engine = new sovia.SoviaConnection(vi, params, {
+    onData: () => true,
+    onEnd() {},
+    onError() {},
+    onClose() {
+      if (linger) clearTimeout(linger);
+      vi.close();
+    },
+  });
+  vi.unref();
+  engine.end();
+  linger = setTimeout(() => engine.destroy(), DROP_LINGER_MS);
+  linger.unref();
+}
+
+/** Validate via-net's constructor options; throws like node does for its own options. */
+export function validateServerOptions(options: unknown): TransportSetting | undefined {
+  return typeof options === 'object' && options !== null ? validateOption((options as ViaServerOptions).transport) : undefined;
+}
+
+/** The via-net part of construction, after net.Server's own constructor ran. */
+export function initServer(server: Server, options: unknown, setting: TransportSetting | undefined): void {
+  const st: ServerState = {
+    setting,
+    soviaOptions: typeof options === 'object' && options !== null ? (options as ViaServerOptions).sovia : undefined,
+    registrations: [],
+    awaitingListening: false,
+  };
+  (server as any)[kVia] = st;
+}
+
+export class Server extends net.Server {
+  constructor(options?: ViaServerOptions | ((socket: net.Socket) => void), connectionListener?: (socket: net.Socket) => void) {
+    const setting = validateServerOptions(options);
+    super(options as any, connectionListener);
+    initServer(this, options, setting);
+  }
+
+  private get via(): ServerState {
+    return (this as any)[kVia];
+  }
+
+  /** The user-level transports this server is reachable through, besides TCP. */
+  get transports(): ProviderName[] {
+    return this.via.registrations.map((r) => r.provider.name);
+  }
+
+  override listen(...args: any[]): this {
+    const st = this.via;
+    const setting = resolveSetting(st.setting);
+    if (isForced(setting) && !getProvider(setting)) {
+      // Like a failed bind: reported as an 'error' event, and nothing listens.
+      const err = transportUnavailable(setting, unavailableReason(setting) ?? 'provider not available');
+      process.nextTick(() => this.emit('error', err));
+      return this;
+    }
+    super.listen(...args);
+    if (candidateProviders(setting).length > 0 && !st.awaitingListening) {
+      st.awaitingListening = true;
+      // Prepended so the rendezvous exists before user 'listening' handlers start connecting.
+      this.prependOnceListener('listening', () => {
+        st.awaitingListening = false;
+        this.registerRendezvous(setting);
+      });
+    }
+    return this;
+  }
+
+  private registerRendezvous(setting: TransportSetting): void {
+    const st = this.via;
+    // The bound address cannot change while listening: read it once, not per connection.
+    const bound = this.address();
+    const name = rendezvousForServerAddress(bound as any);
+    if (!name) return;
+    for (const providerName of candidateProviders(setting)) {
+      const provider = getProvider(providerName);
+      let failure: string | null = null;
+      if (!provider) {
+        failure = unavailableReason(providerName) ?? 'provider not available';
+      } else {
+        try {
+          const listener = provider.listen(name, {}, (incoming) => this.onIncoming(incoming, provider, bound));
+          if ((this as any)._unref) listener.unref();
+          st.registrations.push({ provider, name, listener });
+          debug('registered %s rendezvous %s', provider.name, name);
+        } catch (err) {
+          failure = `cannot register ${name}: ${(err as Error).message}`;
+        }
+      }
+      if (failure !== null) {
+        if (isForced(setting)) {
+          const err = transportUnavailable(setting, failure);
+          process.nextTick(() => {
+            this.close();
+            this.emit('error', err);
+          });
+        } else {
+          debug('%s rendezvous not registered: %s', providerName, failure);
+        }
+      }
+    }
+  }
+
+  private unregisterRendezvous(): void {
+    const st = this.via;
+    for (const r of st.registrations) {
+      try {
+        r.listener.close();
+      } catch (err) {
+        debug('closing %s listener %s: %s', r.provider.name, r.name, (err as Error).message);
+      }
+    }
+    st.registrations = [];
+  }
+
+  override close(callback?: (err?: Error) => void): this {
+    this.unregisterRendezvous();
+    return super.close(callback);
+  }
+
+  override ref(): this {
+    for (const r of this.via.registrations) r.listener.ref();
+    return super.ref();
+  }
+
+  override unref(): this {
+    for (const r of this.via.registrations) r.listener.unref();
+    return super.unref();
+  }
+
+  /**
+   * node accepts TCP connections as plain net.Socket objects. They already pass `instanceof` for
+   * via-net's Socket (see Socket[Symbol.hasInstance]); give them `transport` too. (Swapping their
+   * prototype instead measurably slows every accepted connection down.)
+   */
+  override emit(event: string | symbol, ...args: any[]): boolean {
+    if (event === 'connection') {
+      const socket = args[0];
+      if (socket !== null && typeof socket === 'object' && socket.transport === undefined) socket.transport = 'tcp';
+    }
+    return super.emit(event, ...args);
+  }
+
+  private onIncoming(incoming: IncomingVi, provider: ViProvider, bound: net.AddressInfo | string | null): void {
+    const self = this as any;
+    const payload = decodeConnectPayload(incoming.payload);
+    const sovia = loadSovia();
+    if (!payload || !sovia || !this.listening) {
+      debug('refusing %s connection: %s', provider.name, !payload ? 'bad payload' : 'not listening');
+      incoming.reject();
+      return;
+    }
+
+    // Addresses: exactly what the TCP listener would have reported, or refuse so the client's TCP
+    // fallback gets the kernel's genuine answer.
+    let sockname: AddressInfoLike | null = null;
+    let peername: AddressInfoLike | null = null;
+    let targetIndex = -1;
+    if (bound !== null && typeof bound === 'object') {
+      for (let i = 0; i < payload.targets.length && !sockname; i++) {
+        const local = acceptedLocalAddress(bound as AddressInfoLike, payload.targets[i]);
+        if (local) {
+          sockname = local;
+          targetIndex = i;
+        }
+      }
+      if (!sockname) {
+        debug('refusing %s connection: no target matches %j', provider.name, bound);
+        incoming.reject();
+        return;
+      }
+      const clientAddress = sourceAddressFor(payload.targets[targetIndex], payload.localAddress);
+      peername = peerAsSeenByServer(sockname, clientAddress, payload.localPort);
+    }
+
+    let params: SoviaParams;
+    try {
+      // The receive depth on each side depends on the window and ACK threshold: both ends use the client's.
+      const shared = payload.sovia ?? {};
+      params = sovia.resolveParams({ ...(this.via.soviaOptions ?? {}), ...shared }, process.env, provider.attrs.maxTransferSize);
+    } catch (err) {
+      debug('refusing %s connection: %s', provider.name, (err as Error).message);
+      incoming.reject();
+      return;
+    }
+
+    const vi = incoming.accept({ recvDepth: sovia.recvDepthFor(params), payload: encodeJson({ v: 1, target: targetIndex }) });
+
+    if (self.maxConnections && self._connections >= self.maxConnections) {
+      // Like node: accept, then close at once (the client sees 'connect', 'end', 'close'), and say so.
+      dropConnection(sovia, vi, params);
+      if (sockname && peername) {
+        this.emit('drop', {
+          __proto__: null,
+          localAddress: sockname.address, localPort: sockname.port, localFamily: sockname.family,
+          remoteAddress: peername.address, remotePort: peername.port, remoteFamily: peername.family,
+        });
+      } else {
+        this.emit('drop');
+      }
+      return;
+    }
+
+    const socket = new Socket({
+      allowHalfOpen: self.allowHalfOpen,
+      readable: true,
+      writable: true,
+      readableHighWaterMark: self.highWaterMark,
+      writableHighWaterMark: self.highWaterMark,
+    } as net.SocketConstructorOpts);
+    try {
+      attachEngine(socket, provider, vi, params, peername, sockname);
+    } catch (err) {
+      debug('cannot start engine: %s', (err as Error).message);
+      vi.close();
+      return;
+    }
+    if (self.noDelay) socket.setNoDelay(true);
+    if (self.keepAlive) socket.setKeepAlive(true, self.keepAliveInitialDelay * 1000);
+    self._connections++;
+    (socket as any).server = this;
+    (socket as any)._server = this;
+    if (self.pauseOnConnect) (socket as any).readableFlowing = false;
+    else socket.read(0);
+    this.emit('connection', socket);
+  }
+}
