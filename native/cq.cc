@@ -330,6 +330,11 @@ void CompletionQueueCore::Drive(bool from_doorbell) {
       continue;
     }
     if (budget == 0 || NowNs() - last_activity >= budget) break;
+    // Spinning must never hold back the rest of the event loop: stop as soon as libuv has other
+    // work to run now (immediates, pending callbacks). Timers are ms-granular, beyond any sane
+    // spin budget. Busy mode runs from an idle handle, which itself makes this 0, so it keeps its
+    // own per-turn budget.
+    if (mode_ != PollMode::kBusy && uv_backend_timeout(loop_) == 0) break;
     CpuRelax();
   }
   if (mode_ == PollMode::kBusy && !vis_.empty()) return;  // the idle handle brings us back next turn
