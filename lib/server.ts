@@ -27,6 +27,8 @@ const debug = createDebug('via-net:facade');
 export interface ViaServerOptions extends net.ServerOpts {
   transport?: TransportSetting;
   sovia?: object;
+  /** Uids besides our own that may connect over shm (SO_PEERCRED). Default: none. */
+  allowUids?: readonly number[];
 }
 
 interface Registration {
@@ -38,6 +40,7 @@ interface Registration {
 interface ServerState {
   setting: TransportSetting | undefined;
   soviaOptions: object | undefined;
+  allowUids: readonly number[] | undefined;
   registrations: Registration[];
   /** A 'listening' hook is installed and has not fired yet. */
   awaitingListening: boolean;
@@ -76,9 +79,11 @@ export function validateServerOptions(options: unknown): TransportSetting | unde
 
 /** The via-net part of construction, after net.Server's own constructor ran. */
 export function initServer(server: Server, options: unknown, setting: TransportSetting | undefined): void {
+  const opts = typeof options === 'object' && options !== null ? (options as ViaServerOptions) : undefined;
   const st: ServerState = {
     setting,
-    soviaOptions: typeof options === 'object' && options !== null ? (options as ViaServerOptions).sovia : undefined,
+    soviaOptions: opts?.sovia,
+    allowUids: opts?.allowUids,
     registrations: [],
     awaitingListening: false,
   };
@@ -135,7 +140,7 @@ export class Server extends net.Server {
         failure = unavailableReason(providerName) ?? 'provider not available';
       } else {
         try {
-          const listener = provider.listen(name, {}, (incoming) => this.onIncoming(incoming, provider, bound));
+          const listener = provider.listen(name, { allowUids: st.allowUids }, (incoming) => this.onIncoming(incoming, provider, bound));
           if ((this as any)._unref) listener.unref();
           st.registrations.push({ provider, name, listener });
           debug('registered %s rendezvous %s', provider.name, name);
