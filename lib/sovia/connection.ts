@@ -339,6 +339,14 @@ export class SoviaConnection implements SoviaConnectionApi {
    */
   private handleBroken(err: ViError | CodedError): void {
     if (this.closed || this.peerGone) return;
+    if (!this.peerFin && err.code === 'ECONNRESET' && this.finSent && this.finAcked) {
+      // We had finished writing and the peer had acknowledged it, so none of our data can be
+      // lost: a peer that vanishes now looks, as it would over TCP when its process exits and the
+      // kernel closes the socket, like the end of its stream rather than a reset.
+      log('vi %d: peer gone after our FIN was acknowledged: treated as its FIN', this.vi.id);
+      this.peerFin = true;
+      this.recvQueue.push(END);
+    }
     if (!this.peerFin) {
       const code = PASS_THROUGH_CODES.has(err.code) ? err.code : 'ECONNRESET';
       this.terminate(codedError(code, err.message || 'Connection reset'), true);
