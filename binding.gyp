@@ -21,5 +21,33 @@
         }]
       ]
     }
+  ],
+  "conditions": [
+    # The verbs provider is built only where the rdma-core headers exist (libibverbs-dev,
+    # librdmacm-dev), so via_shm builds the same with or without them.
+    ["<!(node -p \"['/usr/include/infiniband/verbs.h', '/usr/include/rdma/rdma_cma.h'].every(f => require('fs').existsSync(f)) ? 1 : 0\")==1", {
+      "targets": [
+        {
+          "target_name": "via_verbs",
+          "sources": [
+            "native/verbs/verbs_addon.cc",
+            "native/verbs/memory.cc",
+            "native/verbs/testing_binding.cc",
+            "native/verbs/wire.cc"
+          ],
+          "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+          "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+          "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
+          "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+          "libraries": ["-libverbs", "-lrdmacm"],
+          "conditions": [
+            ["asan==1", {
+              "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"],
+              "ldflags": ["-fsanitize=address,undefined"]
+            }]
+          ]
+        }
+      ]
+    }]
   ]
 }

@@ -6,6 +6,7 @@
 import type { ViProvider } from './types';
 import { MemoryProvider } from './memory';
 import { shmProvider, shmUnavailableReason } from './shm';
+import { verbsProvider, verbsUnavailableReason } from './verbs';
 
 export type ProviderName = 'shm' | 'verbs' | 'memory';
 
@@ -18,6 +19,8 @@ export function getProvider(name: ProviderName): ViProvider | null {
       return memory;
     case 'shm':
       return shmProvider();
+    case 'verbs':
+      return verbsProvider();
     default:
       return null;
   }
@@ -29,6 +32,8 @@ export function providerUnavailableReason(name: ProviderName): string | null {
       return null;
     case 'shm':
       return shmUnavailableReason();
+    case 'verbs':
+      return verbsUnavailableReason();
     default:
       return `the ${name} provider is not built into this version`;
   }

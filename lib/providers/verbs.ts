@@ -1,0 +1,413 @@
+/**
+ * The verbs provider: SOVIA over ibverbs RC queue pairs, with rdma_cm for connection setup
+ * (native/verbs/). Same ViProvider semantics as shm:
+ * - each VI's receives are pre-posted (the native VI posts `recvDepth` at creation, the owner's
+ *   first postRecv calls claim them), and a SEND that finds none breaks the VI on both sides:
+ *   the QP is connected with rnr_retry_count 0, so the NIC reports receiver-not-ready as an error;
+ * - every packet is one SEND with immediate; the 32-bit immediate is the one lib/sovia/packet.ts
+ *   encodes for every provider, carried in network byte order by the NIC;
+ * - one CQ per process (per device) with a completion channel whose fd libuv watches.
+ *
+ * Why SEND with immediate and not RDMA WRITE with immediate into a ring (rsockets): see
+ * native/verbs/wire.h. In short, SEND is VIA's own model, exposes no remote key to the peer,
+ * and SOVIA's credits already do the ring accounting rsockets has to do itself.
+ *
+ * Rendezvous names: `tcp:<port>` listens on every address at that port (the TCP listener's port
+ * number, as DESIGN.md asks); a connector names the host too: `tcp:<port>@<ip>` (see
+ * verbsRendezvous). A name with no host means this host's loopback address.
+ */
+import createDebug from 'debug';
+import * as os from 'node:os';
+import { immediateType, packetTypeName } from '../sovia/packet';
+import { loadVerbsBinding, VerbsEvent, VerbsSend, verbsStatus, type VerbsContext } from './verbs-native';
+import type {
+  ConnectCallback,
+  ConnectOptions,
+  ConnectRequest,
+  IncomingVi,
+  ListenOptions,
+  PollMode,
+  ProviderAttributes,
+  Vi,
+  ViError,
+  ViHandler,
+  ViListener,
+  ViProvider,
+} from './types';
+
+const debug = createDebug('via-net:verbs');
+
+export function viError(code: string, message: string): ViError {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Break reasons (native/verbs/wire.h BreakReason) and what a socket sees. */
+const REASONS: Record<number, { code: string; text: string }> = {
+  1: { code: 'ECONNRESET', text: 'the peer disconnected or its process exited' },
+  2: { code: 'EPROTO', text: 'a send found no receive descriptor posted (receiver not ready)' },
+  3: { code: 'EBADMSG', text: 'a completion failed validation' },
+  4: { code: 'ECONNRESET', text: 'the VI was closed' },
+  5: { code: 'ECONNRESET', text: 'the RDMA transport reported an error' },
+};
+
+/** The error a broken VI reports for a native break reason. */
+export function breakError(reason: number): ViError {
+  const r = REASONS[reason] ?? REASONS[3];
+  return viError(r.code, `verbs VI broke: ${r.text}`);
+}
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
+
+/** A connect failure from the native errno (ECONNREFUSED: the peer has no rdma_cm listener). */
+export function connectError(errno: number): ViError {
+  const code = ERRNO_NAMES.get(errno) ?? 'ECONNREFUSED';
+  return viError(code, `verbs connect failed (${code})`);
+}
+
+/** For debug logs: the SOVIA packet type of an immediate, decoded by the shared encoding. */
+export function describeImmediate(imm: number): string {
+  return packetTypeName(immediateType(imm));
+}
+
+/** The rendezvous name a client uses to reach a verbs listener on `host` at `port`. */
+export function verbsRendezvous(host: string, port: number): string {
+  return `tcp:${port}@${host}`;
+}
+
+/** Parses `tcp:<port>` or `tcp:<port>@<host>`; null for anything else (unix paths have no verbs path). */
+export function parseVerbsRendezvous(name: string): { port: number; host: string | null } | null {
+  const m = /^tcp:(\d{1,5})(?:@(.+))?$/.exec(name);
+  if (!m) return null;
+  const port = Number(m[1]);
+  if (port < 1 || port > 0xffff) return null;
+  return { port, host: m[2] ?? null };
+}
+
+/**
+ * The budget of one rdma_cm attempt: the TCP connect timeout (VIA_NET_CONNECT_TIMEOUT_MS,
+ * default 3000 ms). A client whose verbs attempt has not connected by then falls back to TCP,
+ * so a peer without an rdma_cm listener costs at most 1 x that timeout (usually far less: rdma_cm
+ * answers a connect to a port with no listener with a reject at once).
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 3000;
+export function connectTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.VIA_NET_CONNECT_TIMEOUT_MS);
+  return Number.isInteger(v) && v > 0 ? v : DEFAULT_CONNECT_TIMEOUT_MS;
+}
+
+class VerbsVi implements Vi {
+  handler: ViHandler | null = null;
+  pollMode: PollMode = 'adaptive';
+  private closed = false;
+  private prePosted: number;
+  /** Sends copied here while every native send slot is in flight; flushed as sends complete. */
+  private backlog: { data: Buffer; imm: number }[] = [];
+
+  constructor(
+    private readonly provider: VerbsProvider,
+    private readonly ctx: VerbsContext,
+    readonly id: number,
+    readonly recvDepth: number,
+  ) {
+    this.prePosted = recvDepth;
+  }
+
+  setHandler(handler: ViHandler): void {
+    this.handler = handler;
+  }
+
+  postRecv(count: number): void {
+    if (this.closed) throw viError('EPIPE', `verbs VI ${this.id} is closed`);
+    const claimed = Math.min(count, this.prePosted);
+    this.prePosted -= claimed;
+    if (count > claimed) this.ctx.postRecv(this.id, count - claimed);
+  }
+
+  postSend(buf: Uint8Array, offset: number, length: number, imm: number): boolean {
+    if (this.closed) throw viError('EPIPE', `verbs VI ${this.id} is closed`);
+    if (this.backlog.length > 0) return this.queue(buf, offset, length, imm); // keep the order
+    const status = this.ctx.postSend(this.id, buf, offset, length, imm);
+    switch (status) {
+      case VerbsSend.OK:
+        return true;
+      case VerbsSend.ASYNC:
+        return false; // zero-copy from a registered user buffer: onSendComplete follows
+      case VerbsSend.BUSY:
+        return this.queue(buf, offset, length, imm);
+      case VerbsSend.TOO_LONG:
+        throw viError('ERR_OUT_OF_RANGE', `send of ${length} bytes exceeds the peer's slot size`);
+      default:
+        throw viError('EPIPE', `verbs VI ${this.id} is broken`);
+    }
+  }
+
+  private queue(buf: Uint8Array, offset: number, length: number, imm: number): boolean {
+    this.backlog.push({ data: Buffer.from(buf.subarray(offset, offset + length)), imm });
+    return true;
+  }
+
+  /** A native send slot came free: move queued sends to the NIC. */
+  flushBacklog(): void {
+    while (this.backlog.length > 0 && !this.closed) {
+      const { data, imm } = this.backlog[0];
+      const status = this.ctx.postSend(this.id, data, 0, data.length, imm);
+      if (status === VerbsSend.BUSY) return;
+      this.backlog.shift();
+      if (status === VerbsSend.ASYNC) throw new Error('unreachable: backlog copies are never registered');
+      if (status !== VerbsSend.OK) return; // broken: onBroken follows from the native side
+    }
+  }
+
+  allocSendBuffer(size: number): Buffer {
+    // The native side copies small sends into registered slots, so any stable Buffer will do.
+    return Buffer.allocUnsafeSlow(size);
+  }
+
+  setPollMode(mode: PollMode): void {
+    // The completion channel wakes the process; the CQ is drained completely on each wake-up.
+    // Polling modes are accepted but do not spin (yet): see docs/VERBS.md.
+    this.pollMode = mode;
+  }
+
+  ref(): void {
+    if (!this.closed) this.ctx.setRef(this.id, true);
+  }
+
+  unref(): void {
+    if (!this.closed) this.ctx.setRef(this.id, false);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handler = null;
+    this.backlog = [];
+    this.ctx.closeVi(this.id);
+    this.provider.forget(this.id);
+  }
+}
+
+type PendingConnect = { callback: ConnectCallback; recvDepth: number; timer: NodeJS.Timeout };
+
+export class VerbsProvider implements ViProvider {
+  readonly name = 'verbs' as const;
+  readonly attrs: ProviderAttributes;
+  private readonly vis = new Map<number, VerbsVi>();
+  private readonly listeners = new Map<number, (incoming: IncomingVi) => void>();
+  private readonly connects = new Map<number, PendingConnect>();
+  private readonly slotSize: number;
+
+  constructor(
+    private readonly ctx: VerbsContext,
+    attrs: { maxTransferSize: number; maxRecvDepth: number; maxSendDepth: number },
+  ) {
+    this.attrs = { maxTransferSize: attrs.maxTransferSize, maxRecvDepth: attrs.maxRecvDepth, maxSendDepth: attrs.maxSendDepth };
+    this.slotSize = attrs.maxTransferSize;
+  }
+
+  /** Every native event arrives here (installed by verbsProvider()). */
+  dispatch(kind: number, id: number, a: number, b: number, data?: Buffer): void {
+    switch (kind) {
+      case VerbsEvent.RECV: {
+        const vi = this.vis.get(id);
+        if (vi?.handler && data) {
+          if (debug.enabled) debug('VI %d recv %d bytes %s', id, data.length, describeImmediate(b >>> 0));
+          vi.handler.onRecv(data, b >>> 0);
+        }
+        return;
+      }
+      case VerbsEvent.SEND: {
+        const vi = this.vis.get(id);
+        if (!vi) return;
+        if (a === 1) vi.handler?.onSendComplete();
+        vi.flushBacklog();
+        return;
+      }
+      case VerbsEvent.BROKEN: {
+        const vi = this.vis.get(id);
+        const handler = vi?.handler;
+        if (!vi || !handler) return;
+        vi.handler = null; // nothing is delivered after onBroken
+        handler.onBroken(breakError(a));
+        return;
+      }
+      case VerbsEvent.CONNECTED:
+      case VerbsEvent.CONNECT_FAILED: {
+        const pending = this.connects.get(id);
+        if (!pending) return;
+        this.connects.delete(id);
+        clearTimeout(pending.timer);
+        if (kind === VerbsEvent.CONNECT_FAILED) pending.callback(connectError(a));
+        else pending.callback(null, this.adopt(id, pending.recvDepth), data ?? Buffer.alloc(0));
+        return;
+      }
+      case VerbsEvent.REQUEST:
+        this.onRequest(id, a, data ?? Buffer.alloc(0));
+        return;
+      default:
+        debug('unknown native event %d', kind);
+    }
+  }
+
+  private onRequest(listenerId: number, viId: number, payload: Buffer): void {
+    const onConnection = this.listeners.get(listenerId);
+    if (!onConnection) {
+      this.ctx.reject(viId);
+      return;
+    }
+    let answered = false;
+    onConnection({
+      payload,
+      peer: null, // rdma_cm does not tell who the remote process is
+      accept: ({ recvDepth, payload: reply }) => {
+        if (answered) throw viError('ERR_INVALID_STATE', 'connection request already answered');
+        answered = true;
+        this.ctx.accept(viId, recvDepth, reply);
+        return this.adopt(viId, recvDepth);
+      },
+      reject: () => {
+        if (answered) return;
+        answered = true;
+        this.ctx.reject(viId);
+      },
+    });
+  }
+
+  private adopt(id: number, recvDepth: number): VerbsVi {
+    const vi = new VerbsVi(this, this.ctx, id, recvDepth);
+    this.vis.set(id, vi);
+    return vi;
+  }
+
+  forget(id: number): void {
+    this.vis.delete(id);
+  }
+
+  listen(name: string, _options: ListenOptions, onConnection: (incoming: IncomingVi) => void): ViListener {
+    const where = parseVerbsRendezvous(name);
+    if (!where) throw viError('EAFNOSUPPORT', `verbs cannot listen on ${name}: only TCP ports have an rdma_cm listener`);
+    const id = this.ctx.listen(where.port, this.slotSize);
+    this.listeners.set(id, onConnection);
+    debug('rdma_cm listening on port %d', where.port);
+    let closed = false;
+    return {
+      close: () => {
+        if (closed) return;
+        closed = true;
+        this.listeners.delete(id);
+        this.ctx.closeListener(id);
+      },
+      ref: () => {
+        if (!closed) this.ctx.setRef(id, true);
+      },
+      unref: () => {
+        if (!closed) this.ctx.setRef(id, false);
+      },
+    };
+  }
+
+  connect(name: string, options: ConnectOptions, callback: ConnectCallback): ConnectRequest {
+    let cancelled = false;
+    const fail = (err: ViError): ConnectRequest => {
+      process.nextTick(() => {
+        if (!cancelled) callback(err);
+      });
+      return { cancel: () => (cancelled = true) };
+    };
+    const where = parseVerbsRendezvous(name);
+    if (!where) return fail(viError('ENOENT', `no verbs path to ${name}`));
+    let id: number;
+    try {
+      id = this.ctx.connect(where.host ?? '127.0.0.1', where.port, options.recvDepth, this.slotSize, options.payload);
+    } catch (err) {
+      return fail(err as ViError);
+    }
+    const budget = connectTimeoutMs();
+    const timer = setTimeout(() => {
+      if (!this.connects.delete(id)) return;
+      this.ctx.closeVi(id);
+      callback(viError('ETIMEDOUT', `rdma_cm connect to ${name} did not complete within ${budget} ms`));
+    }, budget);
+    timer.unref();
+    this.connects.set(id, { callback, recvDepth: options.recvDepth, timer });
+    return {
+      cancel: () => {
+        if (!this.connects.delete(id)) return;
+        cancelled = true;
+        clearTimeout(timer);
+        this.ctx.closeVi(id);
+      },
+    };
+  }
+}
+
+export type ConnectOutcome =
+  | { transport: 'verbs'; vi: Vi; payload: Buffer }
+  | { transport: 'tcp'; reason: string; error: ViError | null };
+
+/**
+ * What a client does before opening TCP: try rdma_cm when the verbs provider is available, and
+ * fall back to TCP when it is not, when the peer refuses (no rdma_cm listener), or when the
+ * attempt has not connected within `timeoutMs` (1 x the TCP connect timeout). Exactly one
+ * outcome is reported; a VI that connects after the deadline is closed.
+ */
+export function connectVerbsOrFallback(
+  provider: ViProvider | null,
+  unavailableReason: string | null,
+  name: string,
+  options: ConnectOptions,
+  timeoutMs: number,
+  done: (outcome: ConnectOutcome) => void,
+): { cancel(): void } {
+  let settled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const settle = (outcome: ConnectOutcome): void => {
+    if (settled) {
+      if (outcome.transport === 'verbs') outcome.vi.close();
+      return;
+    }
+    settled = true;
+    clearTimeout(timer);
+    done(outcome);
+  };
+  if (!provider) {
+    process.nextTick(() => settle({ transport: 'tcp', reason: unavailableReason ?? 'verbs is not available', error: null }));
+    return { cancel: () => (settled = true) };
+  }
+  timer = setTimeout(() => {
+    req.cancel();
+    settle({ transport: 'tcp', reason: `rdma_cm did not connect within ${timeoutMs} ms`, error: viError('ETIMEDOUT', 'rdma_cm connect timed out') });
+  }, timeoutMs);
+  const req = provider.connect(name, options, (err, vi, payload) => {
+    if (err || !vi) settle({ transport: 'tcp', reason: `rdma_cm connect failed: ${err?.code ?? 'no VI'}`, error: err ?? null });
+    else settle({ transport: 'verbs', vi, payload: payload ?? Buffer.alloc(0) });
+  });
+  return {
+    cancel: () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.cancel();
+    },
+  };
+}
+
+let instance: VerbsProvider | null | undefined;
+
+/** The process's verbs provider, or null (see verbsUnavailableReason). */
+export function verbsProvider(): VerbsProvider | null {
+  if (instance === undefined) {
+    let provider: VerbsProvider | null = null;
+    const status = verbsStatus((kind, id, a, b, data) => provider?.dispatch(kind, id, a, b, data));
+    const binding = loadVerbsBinding().binding;
+    if (status.context && binding) {
+      provider = new VerbsProvider(status.context, binding.attrs());
+    }
+    instance = provider;
+  }
+  return instance;
+}
+
+export function verbsUnavailableReason(): string | null {
+  return verbsStatus().reason;
+}
