@@ -12,6 +12,7 @@ import { candidateProviders, isForced, ProviderName, TransportSetting } from './
 import { isLocalAddress } from './locality';
 import { tcpRendezvous, unixRendezvous } from './rendezvous';
 import { getProvider, unavailableReason } from './providers';
+import { verbsRendezvous } from '../providers/verbs';
 
 export interface UserLevelPlan {
   kind: 'user';
@@ -102,7 +103,13 @@ export function planConnect(options: Record<string, unknown>, setting: Transport
   const hints = typeof options.hints === 'number' ? options.hints : 0;
   const ipType = isIP(host);
   if (ipType) {
-    if (!isLocalAddress(host)) return fail(`${host} is not an address of this host`);
+    if (!isLocalAddress(host)) {
+      // Another host: only verbs (rdma_cm) can reach it; its connect falls back to TCP on refusal
+      // or after the connect timeout.
+      const remote = providers.filter((p) => p.name === 'verbs');
+      if (remote.length === 0) return fail(`${host} is not an address of this host`);
+      return { kind: 'user', setting, forced, providers: remote, rendezvous: verbsRendezvous(host, port), tcp: { host, port, lookup: false, family, hints, localAddress } };
+    }
     return { kind: 'user', setting, forced, providers, rendezvous: tcpRendezvous(port), tcp: { host, port, lookup: false, family, hints, localAddress } };
   }
   // Names: resolve only those that are likely local, so remote hosts see no extra DNS round trip.
