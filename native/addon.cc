@@ -589,6 +589,10 @@ class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
       uv_unref(reinterpret_cast<uv_handle_t*>(&p->poll));
       uv_poll_start(&p->poll, UV_READABLE | UV_DISCONNECT, OnHello);
       self->pending_.insert(p);
+      // The connector sends HELLO right after connect(), so it is usually queued already: read it
+      // now rather than one event-loop turn later (EAGAIN leaves the poll to wait for it).
+      OnHello(&p->poll, 0, UV_READABLE);
+      if (self->fd_ < 0) return;  // the JS callback closed the listener
     }
   }
 
