@@ -220,14 +220,14 @@ void CompletionQueueCore::OnDoorbell(uv_poll_t* handle, int, int) {
   ssize_t ignored = read(self->doorbell_fd_, &count, sizeof count);  // reset the eventfd
   (void)ignored;
   self->stats.wakeups++;
-  self->Drive(true);
+  self->Drive();
 }
 
 void CompletionQueueCore::OnIdle(uv_idle_t* handle) {
   auto* self = static_cast<CompletionQueueCore*>(handle->data);
   self->kick_pending_ = false;
   self->UpdateIdle();
-  self->Drive(false);
+  self->Drive();
 }
 
 void CompletionQueueCore::SetAllSleeping(bool sleeping) {
@@ -314,22 +314,25 @@ void CompletionQueueCore::Dispatch(int count) {
   in_dispatch_ = false;
 }
 
-void CompletionQueueCore::Drive(bool from_doorbell) {
+void CompletionQueueCore::Drive() {
   if (closed_ || in_dispatch_) return;
-  (void)from_doorbell;
   // While we poll, peers need not ring us.
   SetAllSleeping(false);
   uint64_t budget = mode_ == PollMode::kEvent ? 0 : spin_ns_;
   uint64_t last_activity = NowNs();
+  // Adaptive mode spins only after real traffic: a drive that finds nothing (a kick for a new
+  // VI, a spurious doorbell) goes back to sleep at once instead of holding the loop.
+  bool active = mode_ == PollMode::kBusy;
   for (;;) {
     int n = Harvest();
     if (n > 0) {
       Dispatch(n);
       if (closed_) return;
       last_activity = NowNs();
+      active = true;
       continue;
     }
-    if (budget == 0 || NowNs() - last_activity >= budget) break;
+    if (!active || budget == 0 || NowNs() - last_activity >= budget) break;
     // Spinning must never hold back the rest of the event loop: stop as soon as libuv has other
     // work to run now (immediates, pending callbacks). Timers are ms-granular, beyond any sane
     // spin budget. Busy mode runs from an idle handle, which itself makes this 0, so it keeps its

@@ -88,7 +88,7 @@ class CompletionQueueCore {
  private:
   static void OnDoorbell(uv_poll_t* handle, int status, int events);
   static void OnIdle(uv_idle_t* handle);
-  void Drive(bool from_doorbell);
+  void Drive();
   int Harvest();
   bool AnyReady() const;
   void SetAllSleeping(bool sleeping);
