@@ -170,8 +170,9 @@ bool CheckDoorbellFd(int fd) {
 }
 
 uint64_t NetnsInode() {
-  // Read once: a Node process does not move between network namespaces (setns() on a
-  // multi-threaded process is refused for CLONE_NEWNET anyway), and procfs costs ~8 us a call.
+  // Read once (procfs costs ~8 us a call). A thread could setns() into another namespace, but
+  // a Node process whose event-loop thread changes namespace while sockets are open is not a
+  // case we support; the listener re-checks the connector's /proc/<pid>/ns/net anyway.
   static const uint64_t inode = [] {
     struct stat st;
     return stat("/proc/self/ns/net", &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
