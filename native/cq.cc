@@ -20,6 +20,9 @@ static uint64_t NowNs() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
+// Longest a single drive may keep the event loop while completions keep arriving.
+constexpr uint64_t kMaxDriveNs = 1000000;
+
 static inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -323,6 +326,7 @@ void CompletionQueueCore::Drive() {
   // Adaptive mode spins only after real traffic: a drive that finds nothing (a kick for a new
   // VI, a spurious doorbell) goes back to sleep at once instead of holding the loop.
   bool active = mode_ == PollMode::kBusy;
+  const uint64_t drive_start = last_activity;
   for (;;) {
     int n = Harvest();
     if (n > 0) {
@@ -330,6 +334,14 @@ void CompletionQueueCore::Drive() {
       if (closed_) return;
       last_activity = NowNs();
       active = true;
+      // A steady stream must not starve the rest of the process (timers, IPC, other sockets):
+      // after kMaxDriveNs, or as soon as libuv has other work ready, give the loop a turn and
+      // come back through the idle handle. Peers keep seeing us awake, so they do not ring.
+      if (last_activity - drive_start >= kMaxDriveNs ||
+          (mode_ != PollMode::kBusy && uv_backend_timeout(loop_) == 0)) {
+        Kick();
+        return;
+      }
       continue;
     }
     if (!active || budget == 0 || NowNs() - last_activity >= budget) break;

@@ -184,6 +184,20 @@ describe('shm provider (native VI emulator, across processes)', function () {
     expect(got.recvHash).to.equal(sent.sentHash);
   });
 
+  it('keeps the receiver\'s event loop running while a stream saturates it (timers, IPC)', async () => {
+    const { server, client } = await pair();
+    // The sender keeps the receiver's ring full for the whole window: the receiver must still run
+    // its timers and answer IPC, because no single drive of the completion queue may hold the loop.
+    const flooding = client.call('flood', { label: 'a', durationMs: 1500 });
+    const lag = await server.call('lag', { label: 'a', durationMs: 1000 });
+    await flooding;
+    expect(lag.received).to.be.above(1000);
+    expect(lag.mismatches).to.equal(0);
+    expect(lag.outOfOrder).to.equal(0);
+    expect(lag.ticks).to.be.at.least(80);
+    expect(lag.maxLateMs).to.be.below(50);
+  });
+
   it('returns fds, mappings and RSS to baseline after opening and closing 10,000 VIs', async () => {
     const p = await spawn({ execArgv: ['--expose-gc'] });
     const res = await p.call('churn', { count: 10000 }, 110000);

@@ -57,6 +57,8 @@ export function viError(code: string, message: string): ViError {
 
 class ShmVi implements Vi {
   handler: ViHandler | null = null;
+  /** Completions that arrived before setHandler: delivered, in order, once a handler is set. */
+  private early: Array<{ data: Buffer; imm: number } | { err: ViError }> | null = null;
   pollMode: PollMode = 'adaptive';
   spinMicros = 50;
   private closed = false;
@@ -77,6 +79,26 @@ class ShmVi implements Vi {
 
   setHandler(handler: ViHandler): void {
     this.handler = handler;
+    const early = this.early;
+    if (!early) return;
+    this.early = null;
+    // Not from inside this call (no re-entrant completions), but before any later dispatch.
+    process.nextTick(() => {
+      for (const c of early) {
+        if (this.handler !== handler) return;
+        if ('err' in c) {
+          this.handler = null;
+          handler.onBroken(c.err);
+          return;
+        }
+        handler.onRecv(c.data, c.imm);
+      }
+    });
+  }
+
+  /** A completion for a VI whose owner has not set its handler yet. */
+  holdEarly(c: { data: Buffer; imm: number } | { err: ViError }): void {
+    (this.early ??= []).push(c);
   }
 
   postRecv(count: number): void {
@@ -178,14 +200,19 @@ export class ShmProvider implements ViProvider {
         const length = meta[base + 2];
         const offset = meta[base + 4];
         arenaEnd = offset + length;
-        if (vi?.handler) vi.handler.onRecv(arena.subarray(offset, offset + length), meta[base + 3] >>> 0);
-      } else if (kind === KIND_ERROR && vi?.handler) {
+        const data = arena.subarray(offset, offset + length);
+        const imm = meta[base + 3] >>> 0;
+        if (vi?.handler) vi.handler.onRecv(data, imm);
+        else vi?.holdEarly({ data, imm });
+      } else if (kind === KIND_ERROR && vi && !vi.isClosed) {
         const reason = REASONS[meta[base + 2]] ?? REASONS[3];
         const where = meta[base + 3] === 1 ? 'here' : 'at the peer';
+        const err = viError(reason.code, `shm VI broke: ${reason.text} (found ${where})`);
+        debug('VI %d broke (%s, found %s)', vi.id, reason.code, where);
         const handler = vi.handler;
         vi.handler = null; // nothing is delivered after onBroken
-        debug('VI %d broke (%s, found %s)', vi.id, reason.code, where);
-        handler.onBroken(viError(reason.code, `shm VI broke: ${reason.text} (found ${where})`));
+        if (handler) handler.onBroken(err);
+        else vi.holdEarly({ err });
       }
     }
     // Slices already handed out keep the old arena alive; native code writes only to the new one.

@@ -25,7 +25,10 @@ class PeerProcess {
       const timer = setTimeout(() => reject(new Error(`timed out waiting for a message from pid ${this.child.pid}`)), timeoutMs);
       this.waiters.push({ match, resolve: (m) => (clearTimeout(timer), resolve(m)) });
       this.exit.then(({ code, signal }) =>
-        setImmediate(() => reject(new Error(`peer exited (code ${code}, signal ${signal}) while waiting`))),
+        setImmediate(() => {
+          clearTimeout(timer);
+          reject(new Error(`peer exited (code ${code}, signal ${signal}) while waiting`));
+        }),
       );
     });
   }
@@ -33,7 +36,7 @@ class PeerProcess {
   /** Runs a command in the child; rejects if it reports an error. */
   async call(cmd, args = {}, timeoutMs = 30000) {
     const id = this.nextId++;
-    this.child.send({ cmd, id, ...args });
+    this.child.send({ ...args, cmd, id });
     const res = await this.waitFor((m) => m.type === 'result' && m.id === id, timeoutMs);
     if (res.error) throw Object.assign(new Error(res.error.message), { code: res.error.code });
     return res;

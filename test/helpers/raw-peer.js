@@ -217,6 +217,55 @@ const commands = {
       check();
     });
   },
+  /** Send one fixed 32 KB block whenever a credit allows, for `durationMs`: keeps the peer's ring full. */
+  flood({ label, durationMs }) {
+    const ep = endpoints.get(label);
+    const block = payload(99, 32768);
+    const end = Date.now() + durationMs;
+    let sent = 0;
+    return new Promise((resolve) => {
+      ep.onIdle = () => {
+        if (Date.now() > end) {
+          ep.onIdle = null;
+          return resolve({ sent });
+        }
+        while (ep.queue.length < DEPTH) ep.send(block, sent++);
+      };
+      ep.onIdle();
+    });
+  },
+  /**
+   * Watch a 10 ms interval while traffic flows: how late does the event loop run it? With
+   * `label`, also check every message received meanwhile is the flood block, byte for byte.
+   */
+  lag({ durationMs, label }) {
+    const ep = label && endpoints.get(label);
+    const block = payload(99, 32768);
+    let received = 0;
+    let mismatches = 0;
+    if (ep) {
+      ep.onMessage = (data) => {
+        received++;
+        if (!data.equals(block)) mismatches++;
+      };
+    }
+    return new Promise((resolve) => {
+      let ticks = 0;
+      let maxLateMs = 0;
+      let last = Date.now();
+      const timer = setInterval(() => {
+        const now = Date.now();
+        maxLateMs = Math.max(maxLateMs, now - last - 10);
+        last = now;
+        ticks++;
+      }, 10);
+      setTimeout(() => {
+        clearInterval(timer);
+        if (ep) ep.onMessage = null;
+        resolve({ ticks, maxLateMs, received, mismatches, outOfOrder: ep ? ep.outOfOrder : 0 });
+      }, durationMs);
+    });
+  },
   /** Stop re-posting receive descriptors (so a peer that ignores credits runs out). */
   hold({ label }) {
     endpoints.get(label).hold = true;
