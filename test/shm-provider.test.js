@@ -1,4 +1,5 @@
 'use strict';
+const { checkRss } = require('./helpers/sanitizers');
 // The shm VI provider (native/), always between real processes.
 const { expect } = require('chai');
 const crypto = require('node:crypto');
@@ -206,11 +207,7 @@ describe('shm provider (native VI emulator, across processes)', function () {
     // A leak would show as thousands; libuv may open one descriptor lazily during the run.
     expect(res.after.fds).to.be.at.most(res.before.fds + 1);
     expect(res.after.maps).to.equal(0);
-    if ((process.env.LD_PRELOAD || '').includes('libasan')) {
-      console.log('      RSS bound not checked under AddressSanitizer (its quarantine keeps freed memory resident)');
-    } else {
-      expect(res.after.rss - res.before.rss).to.be.below(32 * 1024 * 1024);
-    }
+    checkRss(() => expect(res.after.rss - res.before.rss).to.be.below(32 * 1024 * 1024));
   });
 
   describe('credentials (SO_PEERCRED)', () => {
