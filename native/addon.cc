@@ -121,6 +121,25 @@ bool GetPayload(const Napi::CallbackInfo& info, size_t i, WireMessage* msg) {
   return true;
 }
 
+// Calls into JavaScript from a libuv callback. An exception thrown by the callback becomes an
+// uncaught exception of the process, as for a net.Socket listener. Returns false when the
+// environment can no longer run JavaScript (it is being torn down at exit): the caller must stop
+// delivering, and must not throw, which would abort the process.
+bool CallIntoJs(Napi::Env env, napi_value recv, napi_value fn, const std::vector<napi_value>& args,
+                Napi::AsyncContext& context) {
+  napi_value result;
+  napi_status status = napi_make_callback(env, context, recv, fn, args.size(), args.data(), &result);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+    return true;
+  }
+  return status == napi_ok;
+}
+
 bool UidAllowed(uid_t uid, const std::set<uid_t>& allowed) { return uid == geteuid() || allowed.count(uid) > 0; }
 
 // The connector claims a network namespace in HELLO; where /proc lets us, check it for real.
@@ -188,12 +207,9 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
   void CallDispatch() {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    dispatch_.MakeCallback(Value(), {}, *async_context_);
-    if (env.IsExceptionPending()) {
-      // An exception thrown by a completion handler is an uncaught exception of the process,
-      // as it would be for a net.Socket 'data' listener.
-      Napi::Error err = env.GetAndClearPendingException();
-      napi_fatal_exception(env, err.Value());
+    if (!CallIntoJs(env, Value(), dispatch_.Value(), {}, *async_context_)) {
+      // Exiting: nobody can take completions any more. Close the queue so its handles stop.
+      core_->Close();
     }
   }
 
@@ -673,13 +689,10 @@ class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
     Napi::Object req = env.GetInstanceData<Addon>()->request_ctor.New({});
     IncomingRequestWrap::Unwrap(req)->Init(fd, hello, fds[0], fds[1], self->cq_, self->cq_ref_.Value());
     Napi::Buffer<uint8_t> payload = Napi::Buffer<uint8_t>::Copy(env, hello.payload, hello.payload_length);
-    self->on_request_.MakeCallback(self->Value(),
-                                   {req, payload, Napi::Number::New(env, pid), Napi::Number::New(env, uid),
-                                    Napi::Number::New(env, gid)},
-                                   *self->async_context_);
-    if (env.IsExceptionPending()) {
-      Napi::Error err = env.GetAndClearPendingException();
-      napi_fatal_exception(env, err.Value());
+    if (!CallIntoJs(env, self->Value(), self->on_request_.Value(),
+                    {req, payload, Napi::Number::New(env, pid), Napi::Number::New(env, uid), Napi::Number::New(env, gid)},
+                    *self->async_context_)) {
+      self->Shutdown();  // exiting
     }
   }
 
@@ -839,11 +852,7 @@ class ConnectRequestWrap : public Napi::ObjectWrap<ConnectRequestWrap> {
       args = {env.Null(), env.GetInstanceData<Addon>()->NewVi(env, entry),
               Napi::Buffer<uint8_t>::Copy(env, reply.payload, reply.payload_length)};
     }
-    cb.MakeCallback(recv, args, *self->async_context_);
-    if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
-    }
+    CallIntoJs(env, recv, cb, args, *self->async_context_);
   }
 
   void Finish() {
