@@ -1,0 +1,310 @@
+/**
+ * via-net/register: preload (`node -r via-net/register app.js`, `NODE_OPTIONS=--require ...`,
+ * `--import via-net/register`) that makes every net server and client of an unmodified app use
+ * via-net wherever a user-level path exists.
+ *
+ * How node reaches `net` (v20): node's own modules get the very same `net` exports object as user
+ * code and read its properties at call time (http.Agent -> net.createConnection, _http_server ->
+ * net.Server.call(this), tls.Server -> net.Server.call(this), TLSSocket -> net.Socket.call(this),
+ * undici -> net.connect). Their *prototype chains*, though, are fixed when they load
+ * (http.Server.prototype -> net.Server.prototype). So we
+ *   1. replace net's exports (Socket, Stream, Server, createServer, connect, createConnection) with
+ *      functions that build via-net objects, and that also initialise in place when a subclass
+ *      calls them as `net.X.call(this)` (node's legacy-constructor pattern);
+ *   2. re-parent the server classes that were built on net.Server (http, https via tls, tls) onto
+ *      via-net's Server.prototype, so their listen/close register and drop the shm rendezvous;
+ *   3. wrap tls.connect so TLS clients (https.Agent, undici) run TLS over a via-net socket;
+ *   4. install a global undici dispatcher whose connector returns via-net sockets, for `fetch`.
+ * via-net's own modules must keep seeing the original `net` (they extend and call it), so their
+ * `require('net')` is answered with a snapshot taken before patching.
+ *
+ * VIA_NET_TRANSPORT=tcp: nothing at all is patched.
+ */
+import Module = require('module');
+import path = require('path');
+import net = require('net');
+import createDebug from 'debug';
+import type * as SocketModule from './socket';
+import type * as ServerModule from './server';
+import type * as Facade from './index';
+
+const debug = createDebug('via-net:register');
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+const kRegistered = Symbol.for('via-net.register');
+const kUndiciDispatcher = Symbol.for('undici.globalDispatcher.1');
+
+/** What register did in this process; also readable by tools through globalThis[Symbol.for('via-net.register')]. */
+export interface RegisterReport {
+  active: boolean;
+  reason: string;
+  patched: string[];
+}
+
+const pristineNet: typeof net = { ...net };
+const originalSocket = net.Socket as any;
+const originalServer = net.Server as any;
+const originalCreateConnection = net.createConnection;
+
+/** Answer `require('net')` from via-net's own files (not this one) with the pre-patch snapshot. */
+function shieldFacadeFromPatch(): void {
+  const distDir = __dirname + path.sep;
+  const self = __filename;
+  const mod = Module as any;
+  const load = mod._load;
+  mod._load = function viaNetLoad(request: string, parent: any, isMain: boolean) {
+    if ((request === 'net' || request === 'node:net') && parent && typeof parent.filename === 'string'
+      && parent.filename.startsWith(distDir) && parent.filename !== self) {
+      return pristineNet;
+    }
+    return load.call(this, request, parent, isMain);
+  };
+}
+
+/** A constructor that builds via-net objects, callable without `new` and as `Base.call(this)` by subclasses. */
+function makeSocketCtor(facade: typeof Facade, socketModule: typeof SocketModule): any {
+  function Socket(this: any, options?: any): any {
+    if (!new.target) {
+      if (!(this instanceof originalSocket)) return new (Socket as any)(options);
+      // A class built on net.Socket (tty, TLSSocket, ...) initialising itself: do it in place.
+    }
+    const setting = socketModule.validateSocketOptions(options);
+    originalSocket.call(this, options);
+    socketModule.initSocket(this, options, setting);
+  }
+  Socket.prototype = facade.Socket.prototype;
+  Object.setPrototypeOf(Socket, facade.Socket);
+  Object.defineProperty(Socket, Symbol.hasInstance, {
+    value(this: unknown, value: unknown): boolean {
+      if (this === Socket) return value instanceof originalSocket;
+      return Function.prototype[Symbol.hasInstance].call(this, value);
+    },
+  });
+  return Socket;
+}
+
+function makeServerCtor(facade: typeof Facade, serverModule: typeof ServerModule): any {
+  function Server(this: any, options?: any, connectionListener?: any): any {
+    if (!new.target && !(this instanceof originalServer)) return new (Server as any)(options, connectionListener);
+    const setting = serverModule.validateServerOptions(options);
+    originalServer.call(this, options, connectionListener);
+    serverModule.initServer(this, options, setting);
+  }
+  Server.prototype = facade.Server.prototype;
+  Object.setPrototypeOf(Server, facade.Server);
+  Object.defineProperty(Server, Symbol.hasInstance, {
+    value(this: unknown, value: unknown): boolean {
+      if (this === Server) return value instanceof originalServer;
+      return Function.prototype[Symbol.hasInstance].call(this, value);
+    },
+  });
+  return Server;
+}
+
+/** Point a server class that was built on the original net.Server at via-net's Server instead. */
+function reparentServerClass(name: string, cls: any, viaServerProto: object, patched: string[]): void {
+  if (cls && Object.getPrototypeOf(cls.prototype) === originalServer.prototype) {
+    Object.setPrototypeOf(cls.prototype, viaServerProto);
+    patched.push(`${name}.prototype`);
+  } else if (cls && Object.getPrototypeOf(cls.prototype) === viaServerProto) {
+    patched.push(`${name} (loaded after the patch)`);
+  }
+}
+
+/** tls.connect without a `socket` runs TLS over a fresh via-net connection instead of its own TCP handle. */
+function wrapTlsConnect(tls: any, facade: typeof Facade, patched: string[]): void {
+  const original = tls.connect;
+  function connect(this: unknown, ...args: any[]): any {
+    // tls's own argument normalisation: net's, plus the tls options object of the (port, host, options) forms.
+    const normalized = (pristineNet as any)._normalizeArgs(args);
+    const options = normalized[0];
+    const cb = normalized[1] ?? undefined;
+    if (args[1] !== null && typeof args[1] === 'object') Object.assign(options, args[1]);
+    else if (args[2] !== null && typeof args[2] === 'object') Object.assign(options, args[2]);
+    if (options.socket || options.path) return original.apply(this, args);
+    const host = options.host ?? 'localhost';
+    const port = options.port;
+    const socketOptions: any = { host, port };
+    for (const key of ['localAddress', 'localPort', 'family', 'lookup', 'autoSelectFamily', 'noDelay', 'keepAlive', 'keepAliveInitialDelay']) {
+      if (options[key] !== undefined) socketOptions[key] = options[key];
+    }
+    const raw = facade.connect(socketOptions);
+    const tlsSocket = original.call(this, { ...options, socket: raw, host }, cb);
+    // Errors of the carrier (e.g. ECONNREFUSED) surface on the TLS socket, as with tls.connect's own handle.
+    raw.on('error', (err: Error) => tlsSocket.destroy(err));
+    return tlsSocket;
+  }
+  tls.connect = connect;
+  patched.push('tls.connect');
+}
+
+/**
+ * TLSSocket._init takes a handle-less net.Socket for one that is still connecting
+ * (`this.connecting = socket.connecting || !socket._handle`) and waits for its 'connect'. A
+ * user-level socket a server accepted has no kernel handle and will never emit 'connect', so a TLS
+ * server would never read the decrypted data. Correct `connecting` for those sockets.
+ */
+function fixTlsOverAcceptedSockets(tls: any, patched: string[]): void {
+  const proto = tls.TLSSocket.prototype;
+  const init = proto._init;
+  if (typeof init !== 'function') {
+    debug('tls.TLSSocket.prototype._init not found: TLS servers accept over TCP only');
+    return;
+  }
+  proto._init = function _init(this: any, socket: any, wrap: any) {
+    const result = init.call(this, socket, wrap);
+    if (socket && socket instanceof originalSocket && !socket._handle && !socket.connecting
+      && !socket.destroyed && socket.transport !== undefined && socket.transport !== 'tcp') {
+      this.connecting = false;
+    }
+    return result;
+  };
+  patched.push('tls.TLSSocket.prototype._init');
+
+  // A TLSSocket keeps node's own net.Socket behaviour whatever the load order (it always has a
+  // TLSWrap handle), and reports the transport of the connection it encrypts.
+  if (Object.getPrototypeOf(proto) !== originalSocket.prototype) Object.setPrototypeOf(proto, originalSocket.prototype);
+  Object.defineProperty(proto, 'transport', {
+    configurable: true,
+    get(this: any) {
+      return this._parent && this._parent.transport !== undefined ? this._parent.transport : 'tcp';
+    },
+  });
+  patched.push('tls.TLSSocket.prototype.transport');
+}
+
+/** undici's connector contract, over via-net sockets (https: TLS over via-net through the wrapped tls.connect). */
+function makeUndiciConnector(buildConnector: any, facade: typeof Facade): (opts: any, cb: (err: Error | null, socket?: any) => void) => any {
+  const tlsConnector = buildConnector({});
+  return function viaNetConnect(opts: any, callback: (err: Error | null, socket?: any) => void): any {
+    if (opts.protocol === 'https:') return tlsConnector(opts, callback);
+    let cb: typeof callback | null = callback;
+    const hostname = String(opts.hostname).replace(/^\[(.*)\]$/, '$1');
+    const socket = facade.connect({ host: hostname, port: Number(opts.port) || 80, localAddress: opts.localAddress ?? undefined, highWaterMark: 64 * 1024 } as any);
+    socket.setKeepAlive(true, 60e3);
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => {
+      const err: any = new Error(`Connect Timeout Error (attempted address: ${hostname}:${opts.port}, timeout: 10000ms)`);
+      err.code = 'UND_ERR_CONNECT_TIMEOUT';
+      socket.destroy(err);
+    }, 10e3);
+    timer.unref();
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      if (cb) { const f = cb; cb = null; f(null, socket); }
+    });
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      if (cb) { const f = cb; cb = null; f(err); }
+    });
+    return socket;
+  };
+}
+
+/** fetch's dispatcher, created only when fetch first asks for it (loading undici costs startup time). */
+function installGlobalDispatcher(facade: typeof Facade, patched: string[]): void {
+  const g = globalThis as any;
+  if (Object.getOwnPropertyDescriptor(g, kUndiciDispatcher)) {
+    debug('a global undici dispatcher is already set: fetch keeps it');
+    return;
+  }
+  Object.defineProperty(g, kUndiciDispatcher, {
+    configurable: true,
+    enumerable: false,
+    get() {
+      // undici's parts, not its index: the index reads this very property while it loads.
+      /* eslint-disable @typescript-eslint/no-var-requires */
+      const Agent = require('undici/lib/dispatcher/agent');
+      const buildConnector = require('undici/lib/core/connect');
+      /* eslint-enable @typescript-eslint/no-var-requires */
+      const agent = new Agent({ connect: makeUndiciConnector(buildConnector, facade) });
+      Object.defineProperty(g, kUndiciDispatcher, { value: agent, writable: true, configurable: true, enumerable: false });
+      debug('created the global undici dispatcher (fetch over via-net)');
+      return agent;
+    },
+    set(value: unknown) {
+      Object.defineProperty(g, kUndiciDispatcher, { value, writable: true, configurable: true, enumerable: false });
+    },
+  });
+  patched.push('fetch (global undici dispatcher)');
+}
+
+function register(): RegisterReport {
+  const previous = (globalThis as any)[kRegistered] as RegisterReport | undefined;
+  if (previous) return previous;
+
+  const env = process.env.VIA_NET_TRANSPORT;
+  if (env === 'tcp') {
+    const report = { active: false, reason: 'VIA_NET_TRANSPORT=tcp', patched: [] };
+    (globalThis as any)[kRegistered] = report;
+    debug('VIA_NET_TRANSPORT=tcp: nothing patched');
+    return report;
+  }
+  const facadePath = path.join(__dirname, 'index.js');
+  if (require.cache[facadePath]) {
+    // Its modules already hold live bindings to `net`: patching now would make them call themselves.
+    const report = { active: false, reason: 'via-net was loaded before via-net/register', patched: [] };
+    (globalThis as any)[kRegistered] = report;
+    debug('not patching: %s', report.reason);
+    return report;
+  }
+
+  shieldFacadeFromPatch();
+  let facade: typeof Facade;
+  let socketModule: typeof SocketModule;
+  let serverModule: typeof ServerModule;
+  try {
+    /* eslint-disable @typescript-eslint/no-var-requires */
+    facade = require('./index');
+    socketModule = require('./socket');
+    serverModule = require('./server');
+    /* eslint-enable @typescript-eslint/no-var-requires */
+  } catch (err) {
+    // A preload must never take the app down: without via-net it runs on node:net as usual.
+    const report = { active: false, reason: `cannot load via-net: ${(err as Error).message}`, patched: [] };
+    (globalThis as any)[kRegistered] = report;
+    debug('not patching: %s', report.reason);
+    return report;
+  }
+
+  const patched: string[] = [];
+  const netAny = net as any;
+  const Socket = makeSocketCtor(facade, socketModule);
+  const Server = makeServerCtor(facade, serverModule);
+  netAny.Socket = Socket;
+  netAny.Stream = Socket;
+  netAny.Server = Server;
+  netAny.createServer = function createServer(options?: any, connectionListener?: any) {
+    return new Server(options, connectionListener);
+  };
+  netAny.connect = facade.connect;
+  netAny.createConnection = facade.connect;
+  patched.push('net.Socket', 'net.Stream', 'net.Server', 'net.createServer', 'net.connect', 'net.createConnection');
+
+  // Loaded here (cheap, and usually already loaded by node itself) so their classes can be re-parented.
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  const http = require('http');
+  const tls = require('tls');
+  /* eslint-enable @typescript-eslint/no-var-requires */
+  reparentServerClass('http.Server', http.Server, facade.Server.prototype, patched);
+  reparentServerClass('tls.Server', tls.Server, facade.Server.prototype, patched); // https.Server extends tls.Server
+  // _http_agent copies net.createConnection onto Agent.prototype when it loads.
+  if (http.Agent.prototype.createConnection === originalCreateConnection) {
+    http.Agent.prototype.createConnection = facade.connect;
+    patched.push('http.Agent.prototype.createConnection');
+  }
+  wrapTlsConnect(tls, facade, patched);
+  fixTlsOverAcceptedSockets(tls, patched);
+  installGlobalDispatcher(facade, patched);
+
+  // ESM named imports of node:net (`import { createServer } from 'node:net'`) follow the patch too.
+  (Module as any).syncBuiltinESMExports();
+
+  const report = { active: true, reason: 'patched', patched };
+  (globalThis as any)[kRegistered] = report;
+  debug('patched %s', patched.join(', '));
+  return report;
+}
+
+export const report: RegisterReport = register();
