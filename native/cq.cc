@@ -1,5 +1,6 @@
 #include "cq.h"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -22,6 +23,19 @@ static uint64_t NowNs() {
 
 // Longest a single drive may keep the event loop while completions keep arriving.
 constexpr uint64_t kMaxDriveNs = 1000000;
+// How often a spinning drive asks whether libuv has file descriptors ready (one poll() call).
+constexpr uint64_t kReadyCheckNs = 10000;
+
+// True when libuv has other work: callbacks queued now (immediates, pending) or, checked at most
+// every kReadyCheckNs, any ready fd in its epoll set (fs and DNS completions, sockets, timers'
+// neighbours). Spinning past that point would delay everything else the process does.
+static bool LoopHasWork(uv_loop_t* loop, uint64_t now, uint64_t* next_fd_check) {
+  if (uv_backend_timeout(loop) == 0) return true;
+  if (now < *next_fd_check) return false;
+  *next_fd_check = now + kReadyCheckNs;
+  pollfd p{uv_backend_fd(loop), POLLIN, 0};
+  return poll(&p, 1, 0) > 0;
+}
 
 static inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -327,6 +341,7 @@ void CompletionQueueCore::Drive() {
   // VI, a spurious doorbell) goes back to sleep at once instead of holding the loop.
   bool active = mode_ == PollMode::kBusy;
   const uint64_t drive_start = last_activity;
+  uint64_t next_fd_check = last_activity;
   for (;;) {
     int n = Harvest();
     if (n > 0) {
@@ -338,7 +353,7 @@ void CompletionQueueCore::Drive() {
       // after kMaxDriveNs, or as soon as libuv has other work ready, give the loop a turn and
       // come back through the idle handle. Peers keep seeing us awake, so they do not ring.
       if (last_activity - drive_start >= kMaxDriveNs ||
-          (mode_ != PollMode::kBusy && uv_backend_timeout(loop_) == 0)) {
+          (mode_ != PollMode::kBusy && LoopHasWork(loop_, last_activity, &next_fd_check))) {
         Kick();
         return;
       }
@@ -346,10 +361,9 @@ void CompletionQueueCore::Drive() {
     }
     if (!active || budget == 0 || NowNs() - last_activity >= budget) break;
     // Spinning must never hold back the rest of the event loop: stop as soon as libuv has other
-    // work to run now (immediates, pending callbacks). Timers are ms-granular, beyond any sane
-    // spin budget. Busy mode runs from an idle handle, which itself makes this 0, so it keeps its
-    // own per-turn budget.
-    if (mode_ != PollMode::kBusy && uv_backend_timeout(loop_) == 0) break;
+    // work. Busy mode runs from an idle handle (which keeps libuv "busy" by itself), so it keeps
+    // its own per-turn budget and returns to the loop every turn anyway.
+    if (mode_ != PollMode::kBusy && LoopHasWork(loop_, NowNs(), &next_fd_check)) break;
     CpuRelax();
   }
   if (mode_ == PollMode::kBusy && !vis_.empty()) return;  // the idle handle brings us back next turn
