@@ -35,6 +35,7 @@ import type {
   ViListener,
   ViProvider,
 } from './types';
+import { viError } from './types';
 
 const log = createDebug('via-net:memory');
 
@@ -84,12 +85,6 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function viError(code: string, message: string): ViError {
-  const err = new Error(message) as ViError;
-  err.code = code;
-  return err;
 }
 
 /** One packet on its way from a sender's queue to a receiver's completion queue. */

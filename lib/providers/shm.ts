@@ -23,6 +23,7 @@ import type {
   ViListener,
   ViProvider,
 } from './types';
+import { viError } from './types';
 
 const debug = createDebug('via-net:shm');
 
@@ -50,10 +51,6 @@ const REASONS: Record<number, { code: string; text: string }> = {
 };
 
 const POLL_MODES: Record<PollMode, number> = { event: 0, adaptive: 1, busy: 2 };
-
-export function viError(code: string, message: string): ViError {
-  return Object.assign(new Error(message), { code });
-}
 
 class ShmVi implements Vi {
   handler: ViHandler | null = null;

@@ -27,6 +27,11 @@ export interface ViError extends Error {
   code: string;
 }
 
+/** Builds a ViError (providers throw and report these). */
+export function viError(code: string, message: string): ViError {
+  return Object.assign(new Error(message), { code });
+}
+
 /**
  * Receives the events of one VI. The provider calls these from its completion dispatch,
  * never re-entrantly from inside a call the engine made into the provider.

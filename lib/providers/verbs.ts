@@ -34,12 +34,9 @@ import type {
   ViListener,
   ViProvider,
 } from './types';
+import { viError } from './types';
 
 const debug = createDebug('via-net:verbs');
-
-export function viError(code: string, message: string): ViError {
-  return Object.assign(new Error(message), { code });
-}
 
 /** Break reasons (native/verbs/wire.h BreakReason) and what a socket sees. */
 const REASONS: Record<number, { code: string; text: string }> = {

@@ -8,6 +8,7 @@
 const crypto = require('node:crypto');
 const path = require('node:path');
 const { shmProvider } = require(path.join(__dirname, '..', '..', 'dist', 'providers', 'shm'));
+const { report, serveCommands } = require('./ipc-child');
 
 const DEPTH = 16;
 const SPARE = 4;
@@ -114,9 +115,6 @@ class Endpoint {
   }
 }
 
-function report(msg) {
-  if (process.connected) process.send(msg);
-}
 
 const endpoints = new Map();
 let listener = null;
@@ -371,12 +369,4 @@ const commands = {
   },
 };
 
-process.on('message', async (msg) => {
-  try {
-    const result = await commands[msg.cmd](msg);
-    report({ type: 'result', id: msg.id, ...result });
-  } catch (err) {
-    report({ type: 'result', id: msg.id, error: { code: err.code, message: err.message } });
-  }
-});
-report({ type: 'ready', pid: process.pid });
+serveCommands(commands);

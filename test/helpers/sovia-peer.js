@@ -1,4 +1,5 @@
 'use strict';
+const { report, serveCommands } = require('./ipc-child');
 // A child process that runs SOVIA connections (dist/sovia) over the native shm provider, driven
 // by a test or benchmark over IPC. Each VI is wrapped in a SoviaConnection whose parameters come
 // from resolveParams(options); the connector's options travel in the connect payload, so both
@@ -95,9 +96,6 @@ function main() {
   }
 
   const now = () => process.hrtime.bigint().toString();
-  const report = (msg) => {
-    if (process.connected) process.send(msg);
-  };
   const connections = new Map();
   let listener = null;
 
@@ -402,15 +400,7 @@ function main() {
     },
   };
 
-  process.on('message', async (msg) => {
-    try {
-      const result = await commands[msg.cmd](msg);
-      report({ type: 'result', id: msg.id, ...result });
-    } catch (err) {
-      report({ type: 'result', id: msg.id, error: { code: err.code, message: err.message } });
-    }
-  });
-  report({ type: 'ready', pid: process.pid });
+  serveCommands(commands);
 }
 
 if (require.main === module) main();
