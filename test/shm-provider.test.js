@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { PeerProcess } = require('./helpers/peer-process');
+const { usePeers } = require('./helpers/peer-process');
 const { shmUnavailableReason } = require('../dist/providers/shm');
 const { entryPath } = require('../dist/providers/rundir');
 
@@ -18,26 +18,7 @@ const uniqueName = () => `test-${process.pid}-${++seq}`;
 
 describe('shm provider (native VI emulator, across processes)', function () {
   this.timeout(120000);
-  const peers = [];
-  const spawn = async (options) => {
-    const p = new PeerProcess(PEER, options);
-    peers.push(p);
-    const first = await p.ready;
-    if (first.type === 'unavailable') throw new Error('shm provider unavailable in child');
-    return p;
-  };
-
-  before(function () {
-    const reason = shmUnavailableReason();
-    if (reason) {
-      console.log(`      skipped: the native addon is unavailable (${reason})`);
-      this.skip();
-    }
-  });
-
-  afterEach(async () => {
-    await Promise.all(peers.splice(0).map((p) => p.kill()));
-  });
+  const spawn = usePeers(PEER);
 
   async function pair(labels = ['a']) {
     const name = uniqueName();

@@ -5,9 +5,8 @@ const { checkRss } = require('./helpers/sanitizers');
 // wrote, the receiver what it got.
 const { expect } = require('chai');
 const path = require('node:path');
-const { PeerProcess } = require('./helpers/peer-process');
+const { usePeers } = require('./helpers/peer-process');
 const { prefixHash } = require('./helpers/sovia-peer');
-const { shmUnavailableReason } = require('../dist/providers/shm');
 
 const PEER = path.join(__dirname, 'helpers', 'sovia-peer.js');
 const KB = 1024;
@@ -23,15 +22,7 @@ const ms = (from, to) => Number(BigInt(to) - BigInt(from)) / 1e6;
 
 describe('SOVIA over the shm provider (two processes)', function () {
   this.timeout(120000);
-  const peers = [];
-
-  async function spawn(options) {
-    const p = new PeerProcess(PEER, options);
-    peers.push(p);
-    const first = await p.ready;
-    if (first.type === 'unavailable') throw new Error('shm provider unavailable in child');
-    return p;
-  }
+  const spawn = usePeers(PEER);
 
   /** A listening server process and a client process. */
   async function processes(forkOptions, serverParams) {
@@ -88,17 +79,6 @@ describe('SOVIA over the shm provider (two processes)', function () {
     return { sent, atTo, atFrom };
   }
 
-  before(function () {
-    const reason = shmUnavailableReason();
-    if (reason) {
-      console.log(`      skipped: the native addon is unavailable (${reason})`);
-      this.skip();
-    }
-  });
-
-  afterEach(async () => {
-    await Promise.all(peers.splice(0).map((p) => p.kill()));
-  });
 
   for (const preset of PRESETS) {
     describe(`preset ${preset}`, () => {

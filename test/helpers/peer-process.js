@@ -48,4 +48,31 @@ class PeerProcess {
   }
 }
 
-module.exports = { PeerProcess };
+/**
+ * For a mocha suite whose peers need the shm provider: skips the suite (saying why) when the
+ * addon is unavailable, kills every peer after each test, and returns `spawn(options)`, which
+ * starts a peer of `script` and waits until it is ready.
+ */
+function usePeers(script) {
+  const peers = [];
+  before(function () {
+    const { shmUnavailableReason } = require('../../dist/providers/shm');
+    const reason = shmUnavailableReason();
+    if (reason) {
+      console.log(`      skipped: the native addon is unavailable (${reason})`);
+      this.skip();
+    }
+  });
+  afterEach(async () => {
+    await Promise.all(peers.splice(0).map((p) => p.kill()));
+  });
+  return async function spawn(options) {
+    const p = new PeerProcess(script, options);
+    peers.push(p);
+    const first = await p.ready;
+    if (first.type === 'unavailable') throw new Error('shm provider unavailable in child');
+    return p;
+  };
+}
+
+module.exports = { PeerProcess, usePeers };
