@@ -865,6 +865,9 @@ class ConnectRequestWrap : public Napi::ObjectWrap<ConnectRequestWrap> {
     fd_ = -1;
     UnmapSegment(&own_);
     if (!self_ref_.IsEmpty()) self_ref_.Reset();
+    // The callback's closure reaches the whole connection (socket, engine, buffers): a strong
+    // reference kept after the answer would pin every connection ever made.
+    if (!callback_.IsEmpty()) callback_.Reset();
   }
 
   Napi::Value Cancel(const Napi::CallbackInfo& info) {

@@ -61,3 +61,23 @@ export function prepareEntry(name: string, netns: number, env: NodeJS.ProcessEnv
   ensurePrivateDir(nsDir);
   return path.join(nsDir, entryName(name));
 }
+
+/**
+ * Lets other users reach one entry: its directories become traversable (0711: entries can be
+ * opened by exact name, not listed) and the socket connectable (0666). Who actually gets in is
+ * still decided by the listener's SO_PEERCRED check against its allowed uids.
+ */
+export function shareEntry(file: string): void {
+  const nsDir = path.dirname(file);
+  for (const dir of [path.dirname(nsDir), nsDir]) fs.chmodSync(dir, 0o711);
+  fs.chmodSync(file, 0o666);
+}
+
+/** Uids from VIA_NET_ALLOW_UIDS (comma-separated): admitted by our listeners, trusted as listeners. */
+export function allowedUidsFromEnv(env: NodeJS.ProcessEnv = process.env): number[] {
+  return (env.VIA_NET_ALLOW_UIDS || '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => /^\d+$/.test(v))
+    .map(Number);
+}

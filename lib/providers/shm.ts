@@ -8,7 +8,7 @@
  */
 import createDebug from 'debug';
 import { loadNative, type NativeBinding, type NativeCompletionQueue, type NativeVi } from './native';
-import { entryPath, prepareEntry } from './rundir';
+import { allowedUidsFromEnv, entryPath, prepareEntry, shareEntry } from './rundir';
 import type {
   ConnectCallback,
   ConnectOptions,
@@ -262,7 +262,8 @@ export class ShmProvider implements ViProvider {
   listen(name: string, options: ListenOptions, onConnection: (incoming: IncomingVi) => void): ViListener {
     const file = prepareEntry(name, this.netns);
     const slotSize = this.attrs.maxTransferSize;
-    const listener = new this.binding.Listener(this.queue(), file, options.allowUids, (req, payload, pid, uid, gid) => {
+    const allowUids = [...allowedUidsFromEnv(), ...(options.allowUids ?? [])];
+    const listener = new this.binding.Listener(this.queue(), file, allowUids, (req, payload, pid, uid, gid) => {
       let answered = false;
       const incoming: IncomingVi = {
         payload,
@@ -279,7 +280,8 @@ export class ShmProvider implements ViProvider {
       onConnection(incoming);
       if (!answered) debug('listener %s left a request pending', name);
     });
-    debug('listening on %s (%s)', name, file);
+    if (allowUids.length > 0) shareEntry(file);
+    debug('listening on %s (%s)%s', name, file, allowUids.length ? `, also for uids ${allowUids.join(',')}` : '');
     return listener;
   }
 
@@ -293,7 +295,7 @@ export class ShmProvider implements ViProvider {
         options.recvDepth,
         this.attrs.maxTransferSize,
         options.payload,
-        undefined,
+        allowedUidsFromEnv(),
         (err, native, payload) => {
           if (cancelled) {
             native?.close();

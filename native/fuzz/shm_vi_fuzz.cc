@@ -1,0 +1,124 @@
+// libFuzzer target: the shm VI data path (ShmVi::Peek / Consume / PostRecv / Send) against two
+// segments whose peer-writable parts are driven by the fuzz input, exactly as a hostile peer
+// process could write them. Built with clang -fsanitize=fuzzer,address,undefined (see
+// test/fuzz.test.js); any out-of-bounds access, or a completion handed out that lies outside our
+// own slots, is a finding.
+//
+// Input: 2 bytes of layout (depth, slot size), then a sequence of operations, one byte of opcode
+// followed by its operands. The segments are plain heap buffers of the exact size, so AddressSanitizer
+// redzones catch any access past them; UnmapSegment is replaced here to free them.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "../shm_vi.h"
+
+namespace via {
+// The harness owns the memory: shm_segment.cc (which would munmap) is not linked.
+void UnmapSegment(MappedSegment* seg) {
+  std::free(seg->base);
+  seg->base = nullptr;
+  seg->size = 0;
+}
+}  // namespace via
+
+namespace {
+
+struct Input {
+  const uint8_t* p;
+  size_t n;
+  bool empty() const { return n == 0; }
+  uint8_t u8() {
+    if (!n) return 0;
+    --n;
+    return *p++;
+  }
+  uint32_t u32() {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v = (v << 8) | u8();
+    return v;
+  }
+};
+
+via::MappedSegment MakeSegment(uint32_t depth, uint32_t slot_size) {
+  via::MappedSegment seg;
+  seg.layout.depth = depth;
+  seg.layout.slot_size = slot_size;
+  seg.size = seg.layout.total_size();
+  seg.base = static_cast<uint8_t*>(std::calloc(1, seg.size));
+  auto* h = seg.header();
+  h->magic = via::kSegmentMagic;
+  h->version = via::kSegmentVersion;
+  h->depth = depth;
+  h->slot_size = slot_size;
+  h->desc_tail.value.store(depth);  // all descriptors posted at creation, as CreateSegment does
+  return seg;
+}
+
+// A hostile write into a segment's peer-visible fields.
+void HostileWrite(const via::MappedSegment& seg, Input& in) {
+  uint8_t what = in.u8();
+  uint32_t value = in.u32();
+  auto* h = seg.header();
+  switch (what % 5) {
+    case 0: h->desc_tail.value.store(value); break;
+    case 1: h->comp_tail.value.store(value); break;
+    case 2: h->sleeping.value.store(value); break;
+    case 3: seg.completions()[value % seg.layout.depth].length = in.u32(); break;
+    default: seg.completions()[value % seg.layout.depth].imm = in.u32(); break;
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Input in{data, size};
+  uint32_t depth = 1 + in.u8() % 64;
+  uint32_t slot_size = 64 * (1 + in.u8() % 16);
+  via::MappedSegment own = MakeSegment(depth, slot_size);
+  via::MappedSegment peer = MakeSegment(depth, slot_size);
+  uint8_t* own_begin = own.base;
+  uint8_t* own_end = own.base + own.size;
+  static uint8_t payload[64 * 16];
+  {
+    via::ShmVi vi(own, peer, -1);  // no doorbell: a ring writes to fd -1 and fails harmlessly
+    for (int ops = 0; !in.empty() && ops < 4096; ++ops) {
+      switch (in.u8() % 6) {
+        case 0:
+          HostileWrite(own, in);  // the peer scribbles on our receive side
+          break;
+        case 1:
+          HostileWrite(peer, in);  // the peer scribbles on its own segment, which we send into
+          break;
+        case 2: {
+          uint32_t length = 0, imm = 0;
+          const uint8_t* slot = nullptr;
+          int r = vi.Peek(&length, &imm, &slot);
+          if (r == 1) {
+            // What we hand to JavaScript must lie inside our own slots.
+            if (slot < own_begin || slot + length > own_end || length > slot_size) __builtin_trap();
+            volatile uint8_t sink = 0;
+            for (uint32_t i = 0; i < length; ++i) sink ^= slot[i];
+            (void)sink;
+            vi.Consume();
+          } else if (r < 0) {
+            vi.MarkBroken(via::BreakReason::kCorrupt);
+          }
+          break;
+        }
+        case 3:
+          vi.PostRecv(in.u8() % (depth + 2));
+          break;
+        case 4: {
+          uint32_t length = in.u32() % (sizeof payload + 2);
+          vi.Send(payload, length > sizeof payload ? sizeof payload : length, in.u32());
+          break;
+        }
+        default:
+          vi.SetSleeping(in.u8() & 1);
+          break;
+      }
+    }
+  }  // ~ShmVi frees both segments through UnmapSegment above
+  return 0;
+}
