@@ -213,9 +213,17 @@ void CompletionQueueCore::UpdateRefs() {
   apply(reinterpret_cast<uv_handle_t*>(idle_));
 }
 
+bool CompletionQueueCore::HasLiveVis() const {
+  for (const auto& e : vis_)
+    if (!e->reported) return true;
+  return false;
+}
+
 void CompletionQueueCore::UpdateIdle() {
   if (closed_) return;
-  bool want = kick_pending_ || (mode_ == PollMode::kBusy && !vis_.empty());
+  // Busy polling serves live VIs only: a broken one that its owner has not closed yet must not
+  // keep a core spinning.
+  bool want = kick_pending_ || (mode_ == PollMode::kBusy && HasLiveVis());
   if (want && !idle_running_) {
     uv_idle_start(idle_, OnIdle);
     idle_running_ = true;
@@ -310,6 +318,7 @@ int CompletionQueueCore::Harvest() {
       rec[4] = 0;
       e->reported = true;
       ++n;
+      UpdateIdle();
     }
   }
   if (count) round_robin_ = (round_robin_ + 1) % count;
@@ -366,7 +375,7 @@ void CompletionQueueCore::Drive() {
     if (mode_ != PollMode::kBusy && LoopHasWork(loop_, NowNs(), &next_fd_check)) break;
     CpuRelax();
   }
-  if (mode_ == PollMode::kBusy && !vis_.empty()) return;  // the idle handle brings us back next turn
+  if (mode_ == PollMode::kBusy && HasLiveVis()) return;  // the idle handle brings us back next turn
   // Go to sleep without losing a wake-up: mark asleep, fence, re-check, and only then return to
   // libuv, which blocks on the doorbell eventfd.
   for (;;) {

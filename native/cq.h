@@ -95,6 +95,7 @@ class CompletionQueueCore {
   void Dispatch(int count);
   void UpdateRefs();
   void UpdateIdle();
+  bool HasLiveVis() const;
 
   uv_loop_t* loop_;
   int32_t* meta_;

@@ -110,6 +110,18 @@ describe('shm provider (native VI emulator, across processes)', function () {
     }
   });
 
+  it('stops busy polling once the only VI broke, even if its owner never closes it', async () => {
+    const { server, client } = await pair();
+    await server.call('pollMode', { label: 'a', mode: 'busy' });
+    const spinning = await server.call('cpu', { ms: 300 });
+    await client.kill('SIGKILL');
+    await server.waitFor((m) => m.type === 'broken' && m.label === 'a');
+    const after = await server.call('cpu', { ms: 500 });
+    console.log(`      busy server CPU: ${spinning.cpuMs.toFixed(0)} ms per 300 ms while live, ${after.cpuMs.toFixed(0)} ms per 500 ms after the break`);
+    expect(spinning.cpuMs, 'busy polling spins while the VI is live').to.be.above(100);
+    expect(after.cpuMs).to.be.below(50);
+  });
+
   it('survives a hostile peer scribbling over its shared memory: only that VI breaks', async () => {
     const name = uniqueName();
     const victim = await spawn();

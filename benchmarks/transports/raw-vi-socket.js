@@ -77,6 +77,7 @@ class RawViSocket extends EventEmitter {
   finish() {
     if (this.closed) return;
     this.closed = true;
+    this.vi.close(); // also when the peer hung up: a broken VI left open would still be polled
     process.nextTick(() => this.emit('close'));
   }
 }

@@ -264,6 +264,20 @@ const commands = {
       }, durationMs);
     });
   },
+  pollMode({ label, mode, spinMicros = 50 }) {
+    endpoints.get(label).vi.setPollMode(mode, spinMicros);
+    return {};
+  },
+  /** CPU (user + system, ms) this process uses over `ms` of wall time. */
+  cpu({ ms }) {
+    const start = process.cpuUsage();
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        const d = process.cpuUsage(start);
+        resolve({ cpuMs: (d.user + d.system) / 1000 });
+      }, ms),
+    );
+  },
   /** Stop re-posting receive descriptors (so a peer that ignores credits runs out). */
   hold({ label }) {
     endpoints.get(label).hold = true;
