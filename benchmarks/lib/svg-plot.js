@@ -5,7 +5,8 @@
  * Only series paths are <path> elements, so a reader can count series by counting paths.
  */
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+// Enough distinct colours for every transport of a full run (12), so no two lines share one.
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22', '#222222', '#6b6ecf', '#a6761d', '#b5cf6b'];
 
 function escapeXml(s) {
   return String(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' }[c]));
