@@ -27,17 +27,8 @@ function within(promise, ms, fallback = 'timeout') {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Seeded PRNG (mulberry32), so a failing run can be replayed with the same seed. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (the memory provider's mulberry32), so a failing run can be replayed with the same seed. */
+const { seededRandom: prng } = require(path.join(__dirname, '..', '..', 'dist', 'providers', 'memory'));
 
 function procStats(pid = process.pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

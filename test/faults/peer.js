@@ -8,15 +8,13 @@ const crypto = require('node:crypto');
 const via = require(path.join(__dirname, '..', '..', 'dist'));
 const { pump, receive } = require('./transfer');
 const { bytesAt } = require('./pattern');
+const { report, serveCommands } = require('../helpers/ipc-child');
 
 let server = null;
 const sockets = new Set();
 const outgoing = new Map();
 const held = [];
 
-function report(msg) {
-  if (process.connected) process.send(msg);
-}
 
 function stats() {
   return {
@@ -170,12 +168,4 @@ const commands = {
   },
 };
 
-process.on('message', async (msg) => {
-  try {
-    const result = await commands[msg.cmd](msg);
-    report({ type: 'result', id: msg.id, ...result });
-  } catch (err) {
-    report({ type: 'result', id: msg.id, error: { code: err.code, message: err.message } });
-  }
-});
-report({ type: 'ready', pid: process.pid });
+serveCommands(commands);
