@@ -260,6 +260,8 @@ void CompletionQueueCore::SetAllSleeping(bool sleeping) {
     if (e->vi && !e->reported) e->vi->SetSleeping(sleeping);
 }
 
+bool CompletionQueueCore::ArenaFull() const { return meta_ && (meta_[1] & kFlagArenaFull); }
+
 bool CompletionQueueCore::AnyReady() const {
   for (auto& e : vis_) {
     if (e->reported || !e->vi) continue;
@@ -353,7 +355,8 @@ void CompletionQueueCore::Drive() {
   uint64_t next_fd_check = last_activity;
   for (;;) {
     int n = Harvest();
-    if (n > 0) {
+    // A full arena with nothing harvested must still reach JS, which swaps in a fresh arena.
+    if (n > 0 || ArenaFull()) {
       Dispatch(n);
       if (closed_) return;
       last_activity = NowNs();
@@ -378,20 +381,14 @@ void CompletionQueueCore::Drive() {
   if (mode_ == PollMode::kBusy && HasLiveVis()) return;  // the idle handle brings us back next turn
   // Go to sleep without losing a wake-up: mark asleep, fence, re-check, and only then return to
   // libuv, which blocks on the doorbell eventfd.
-  for (;;) {
-    SetAllSleeping(true);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!AnyReady()) break;
-    SetAllSleeping(false);
-    int n = Harvest();
-    if (n > 0) {
-      Dispatch(n);
-      if (closed_) return;
-    } else if (meta_ && (meta_[1] & kFlagArenaFull)) {
-      break;  // cannot make progress until JS replaces the arena; it kicks us when it does
-    } else {
-      break;
-    }
+  SetAllSleeping(true);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (AnyReady()) {
+    // Something arrived (or broke) between the last harvest and the flags: never sleep with work
+    // pending. Come back on the next loop turn; the flags stay set, which costs at most an extra
+    // doorbell.
+    Kick();
+    return;
   }
   stats.sleeps++;
 }

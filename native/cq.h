@@ -91,6 +91,7 @@ class CompletionQueueCore {
   void Drive();
   int Harvest();
   bool AnyReady() const;
+  bool ArenaFull() const;
   void SetAllSleeping(bool sleeping);
   void Dispatch(int count);
   void UpdateRefs();
