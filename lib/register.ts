@@ -62,6 +62,22 @@ function shieldFacadeFromPatch(): void {
   };
 }
 
+/**
+ * Makes `ctor` stand in for the facade class: same prototype and statics, and `instanceof ctor`
+ * true for everything built on node's original class (as `instanceof net.Socket` was).
+ */
+function wearFacadeClass(ctor: any, facadeClass: any, original: any): any {
+  ctor.prototype = facadeClass.prototype;
+  Object.setPrototypeOf(ctor, facadeClass);
+  Object.defineProperty(ctor, Symbol.hasInstance, {
+    value(this: unknown, value: unknown): boolean {
+      if (this === ctor) return value instanceof original;
+      return Function.prototype[Symbol.hasInstance].call(this, value);
+    },
+  });
+  return ctor;
+}
+
 /** A constructor that builds via-net objects, callable without `new` and as `Base.call(this)` by subclasses. */
 function makeSocketCtor(facade: typeof Facade, socketModule: typeof SocketModule): any {
   function Socket(this: any, options?: any): any {
@@ -73,15 +89,7 @@ function makeSocketCtor(facade: typeof Facade, socketModule: typeof SocketModule
     originalSocket.call(this, options);
     socketModule.initSocket(this, options, setting);
   }
-  Socket.prototype = facade.Socket.prototype;
-  Object.setPrototypeOf(Socket, facade.Socket);
-  Object.defineProperty(Socket, Symbol.hasInstance, {
-    value(this: unknown, value: unknown): boolean {
-      if (this === Socket) return value instanceof originalSocket;
-      return Function.prototype[Symbol.hasInstance].call(this, value);
-    },
-  });
-  return Socket;
+  return wearFacadeClass(Socket, facade.Socket, originalSocket);
 }
 
 function makeServerCtor(facade: typeof Facade, serverModule: typeof ServerModule): any {
@@ -91,15 +99,7 @@ function makeServerCtor(facade: typeof Facade, serverModule: typeof ServerModule
     originalServer.call(this, options, connectionListener);
     serverModule.initServer(this, options, setting);
   }
-  Server.prototype = facade.Server.prototype;
-  Object.setPrototypeOf(Server, facade.Server);
-  Object.defineProperty(Server, Symbol.hasInstance, {
-    value(this: unknown, value: unknown): boolean {
-      if (this === Server) return value instanceof originalServer;
-      return Function.prototype[Symbol.hasInstance].call(this, value);
-    },
-  });
-  return Server;
+  return wearFacadeClass(Server, facade.Server, originalServer);
 }
 
 /** Point a server class that was built on the original net.Server at via-net's Server instead. */
