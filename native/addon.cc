@@ -257,6 +257,14 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
     o.Set("completions", Napi::Number::New(info.Env(), double(core_->stats.completions)));
     o.Set("dispatches", Napi::Number::New(info.Env(), double(core_->stats.dispatches)));
     o.Set("vis", Napi::Number::New(info.Env(), double(core_->vi_count())));
+    CompletionQueueCore::WaitState w = core_->Inspect();
+    o.Set("inDispatch", Napi::Boolean::New(info.Env(), w.in_dispatch));
+    o.Set("kickPending", Napi::Boolean::New(info.Env(), w.kick_pending));
+    o.Set("idleRunning", Napi::Boolean::New(info.Env(), w.idle_running));
+    o.Set("doorbellReadable", Napi::Boolean::New(info.Env(), w.doorbell_readable));
+    o.Set("mode", Napi::Number::New(info.Env(), w.mode));
+    o.Set("readyVis", Napi::Number::New(info.Env(), w.ready_vis));
+    o.Set("sleepingVis", Napi::Number::New(info.Env(), w.sleeping_vis));
     return o;
   }
 
@@ -281,7 +289,8 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
                         InstanceAccessor<&ViWrap::SendSlotSize>("sendSlotSize"),
                         InstanceMethod<&ViWrap::PostRecv>("postRecv"), InstanceMethod<&ViWrap::PostSend>("postSend"),
                         InstanceMethod<&ViWrap::Ref>("ref"), InstanceMethod<&ViWrap::Unref>("unref"),
-                        InstanceMethod<&ViWrap::Scribble>("scribble"), InstanceMethod<&ViWrap::Close>("close")});
+                        InstanceMethod<&ViWrap::Scribble>("scribble"), InstanceMethod<&ViWrap::Close>("close"),
+                        InstanceMethod<&ViWrap::Inspect>("inspect")});
   }
 
   // Constructed only from native code, with an External holding the entry.
@@ -386,6 +395,30 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (entry_) entry_->Close();
     return info.Env().Undefined();
+  }
+
+  // Diagnostics for stall reports: the VI's counters, shared and private, and its CQ flags.
+  Napi::Value Inspect(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    if (!entry_ || !entry_->vi) return out;
+    ShmVi::Snapshot s = entry_->vi->Snap();
+    auto set = [&](const char* k, double v) { out.Set(k, Napi::Number::New(env, v)); };
+    set("posted", s.posted);
+    set("consumed", s.consumed);
+    set("sent", s.sent);
+    set("ownCompTail", s.own_comp_tail);
+    set("ownDescTail", s.own_desc_tail);
+    set("ownSleeping", s.own_sleeping);
+    set("peerCompTail", s.peer_comp_tail);
+    set("peerDescTail", s.peer_desc_tail);
+    set("peerSleeping", s.peer_sleeping);
+    set("broken", double(entry_->vi->reason()));
+    out.Set("reported", Napi::Boolean::New(env, entry_->reported));
+    out.Set("peerGone", Napi::Boolean::New(env, entry_->peer_gone));
+    out.Set("inCq", Napi::Boolean::New(env, entry_->cq != nullptr));
+    out.Set("refed", Napi::Boolean::New(env, entry_->refed));
+    return out;
   }
 
   std::shared_ptr<ViEntry> entry_;

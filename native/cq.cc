@@ -330,6 +330,20 @@ int CompletionQueueCore::Harvest() {
   return n;
 }
 
+CompletionQueueCore::WaitState CompletionQueueCore::Inspect() const {
+  WaitState w{in_dispatch_, kick_pending_, idle_running_, false, int(mode_), 0, 0};
+  if (doorbell_fd_ >= 0) {
+    pollfd p{doorbell_fd_, POLLIN, 0};
+    w.doorbell_readable = poll(&p, 1, 0) > 0;
+  }
+  for (const auto& e : vis_) {
+    if (!e->vi || e->reported) continue;
+    if (e->vi->MaybeReady()) w.ready_vis++;
+    if (e->vi->Snap().own_sleeping) w.sleeping_vis++;
+  }
+  return w;
+}
+
 int CompletionQueueCore::PollOnce() {
   if (closed_ || in_dispatch_) return 0;
   return Harvest();

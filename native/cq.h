@@ -78,6 +78,14 @@ class CompletionQueueCore {
   bool closed() const { return closed_; }
   size_t vi_count() const { return vis_.size(); }
 
+  // Diagnostics for stall reports: what the queue is waiting for right now.
+  struct WaitState {
+    bool in_dispatch, kick_pending, idle_running, doorbell_readable;
+    int mode;
+    uint32_t ready_vis, sleeping_vis;
+  };
+  WaitState Inspect() const;
+
   struct Stats {
     uint64_t wakeups = 0;      // doorbell (eventfd) wake-ups
     uint64_t sleeps = 0;       // times the queue went to sleep

@@ -85,6 +85,20 @@ SendStatus ShmVi::Send(const uint8_t* data, uint32_t length, uint32_t imm) {
   return kSendOk;
 }
 
+ShmVi::Snapshot ShmVi::Snap() const {
+  const SegmentHeader* o = own_.header();
+  const SegmentHeader* p = peer_.header();
+  return {posted_,
+          consumed_,
+          sent_,
+          o->comp_tail.value.load(),
+          o->desc_tail.value.load(),
+          o->sleeping.value.load(),
+          p->comp_tail.value.load(),
+          p->desc_tail.value.load(),
+          p->sleeping.value.load()};
+}
+
 static uint32_t NextRandom(uint32_t* state) {
   // xorshift32: deterministic garbage for the scribbler.
   uint32_t x = *state;

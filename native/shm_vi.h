@@ -62,6 +62,14 @@ class ShmVi {
     if (reason_ == BreakReason::kNone) reason_ = reason;
   }
 
+  // Diagnostics: our private counters next to what shared memory says (read, not validated).
+  struct Snapshot {
+    uint32_t posted, consumed, sent;
+    uint32_t own_comp_tail, own_desc_tail, own_sleeping;
+    uint32_t peer_comp_tail, peer_desc_tail, peer_sleeping;
+  };
+  Snapshot Snap() const;
+
   // Test hook (the scribbler): overwrite the peer-visible parts of OUR segment with garbage,
   // exactly as a hostile peer could. `seed` picks the pattern.
   void ScribbleOwnSegment(uint32_t seed);

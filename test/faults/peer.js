@@ -9,6 +9,7 @@ const via = require(path.join(__dirname, '..', '..', 'dist'));
 const { pump, receive } = require('./transfer');
 const { bytesAt } = require('./pattern');
 const { report, serveCommands } = require('../helpers/ipc-child');
+const { describeSocket } = require('./describe');
 
 let server = null;
 const sockets = new Set();
@@ -162,6 +163,10 @@ const commands = {
     return {};
   },
   stats,
+  /** Internals of up to `max` sockets that are still open: for stall reports. */
+  describe({ max = 5 } = {}) {
+    return { open: sockets.size, sockets: [...sockets].slice(0, max).map(describeSocket) };
+  },
   exit({ code = 0 }) {
     setImmediate(() => process.exit(code));
     return {};

@@ -2,9 +2,13 @@
 // Load: `conns` concurrent connections to an echo server in another process, each sending
 // messages of random sizes with random pauses for `durationMs`, verifying every echoed byte.
 // RSS and fd counts of both processes are sampled; after warm-up they must stay flat.
+const crypto = require('node:crypto');
 const { via, spawnPeer, within, sleep, prng, procStats, row } = require('../common');
 const { receive } = require('../transfer');
 const { bytesAt } = require('../pattern');
+const { describeSocket } = require('../describe');
+const path = require('node:path');
+const { shmProvider } = require(path.join(__dirname, '..', '..', '..', 'dist', 'providers', 'shm'));
 
 function fmtMB(n) {
   return (n / 2 ** 20).toFixed(0);
@@ -35,9 +39,15 @@ async function run({ conns = 1000, durationMs = 60000, samples = 12, seed = 5, l
       await new Promise((resolve) => sock.once('connect', resolve));
       if (sock.transport !== 'shm') failures.push(`connection ${i} over ${sock.transport}`);
       let sent = 0;
+      // What was sent is hashed as it goes, so the check at the end is one digest comparison:
+      // rehashing each connection's whole stream there (prefixHash) made the 1,000 closes a
+      // serial burst of ~60 GB of sha256 that starved the event loop past the grace period.
+      const sentHash = crypto.createHash('sha256');
       while (Date.now() < end && !sock.destroyed) {
         const n = size();
-        sock.write(bytesAt(seed, sent, n));
+        const chunk = bytesAt(seed, sent, n);
+        sentHash.update(chunk);
+        sock.write(chunk);
         sent += n;
         state.sent = sent;
         state.phase = 'echo';
@@ -55,7 +65,7 @@ async function run({ conns = 1000, durationMs = 60000, samples = 12, seed = 5, l
       sock.end();
       const c = await checking;
       live.delete(i);
-      if (c.bytes !== sent || !c.verify()) failures.push(`connection ${i}: ${c.bytes}/${sent} bytes, prefix ok ${c.ok}`);
+      if (c.bytes !== sent || !c.ok || c.hash() !== sentHash.digest('hex')) failures.push(`connection ${i}: ${c.bytes}/${sent} bytes, prefix ok ${c.ok}`);
       verified += c.bytes;
     };
     const started = Date.now();
@@ -76,8 +86,17 @@ async function run({ conns = 1000, durationMs = 60000, samples = 12, seed = 5, l
     }
     // Bounded: every connection must finish within 30 s of the deadline; report any that stall.
     if ((await within(Promise.all(all), 30000)) === 'timeout') {
-      const stalled = [...live.entries()].slice(0, 5).map(([i, st]) => `#${i} ${st.phase}: sent ${st.sent}, read ${st.sock.bytesRead}, destroyed ${st.sock.destroyed}`);
+      const stalled = [...live.entries()].slice(0, 5).map(([i, st]) => `#${i} ${st.phase}: sent ${st.sent}, ${describeSocket(st.sock)}`);
+      const serverSide = await within(server.call('describe', { max: 5 }), 5000);
+      // Is this process starved (its own CPU at 100%) or idle with work stuck in the queue?
+      const cpuBefore = process.cpuUsage();
+      const cqBefore = shmProvider()?.stats();
+      await sleep(2000);
+      const cpu = process.cpuUsage(cpuBefore);
+      const busy = `${(((cpu.user + cpu.system) / 2e6) * 100).toFixed(0)}%`;
+      failures.push(`client over 2 s: CPU ${busy}, completion queue ${JSON.stringify(cqBefore)} -> ${JSON.stringify(shmProvider()?.stats())}`);
       failures.push(`${live.size} connections stalled 30 s after the deadline: ${stalled.join('; ')}`);
+      failures.push(`server side: ${JSON.stringify(serverSide)}`);
       for (const st of live.values()) st.sock.destroy();
     }
   } finally {
