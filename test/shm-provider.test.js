@@ -53,6 +53,31 @@ describe('shm provider (native VI emulator, across processes)', function () {
     expect(got.recvHash).to.equal(sent.sentHash);
   });
 
+  it('inspect() agrees across processes: every published completion consumed once both sides are quiet', async () => {
+    const { server, client } = await pair();
+    await client.call('stream', { label: 'a', count: 2000, sizes: [1, 4096, MAX] });
+    await server.call('waitFor', { label: 'a', count: 2000 });
+    // Credit returns may still be travelling back: wait (bounded) until neither ring holds work.
+    let s;
+    let c;
+    for (let i = 0; i < 200; i++) {
+      [s, c] = await Promise.all([server.call('inspect', { label: 'a' }), client.call('inspect', { label: 'a' })]);
+      if (s.vi.consumed === s.vi.ownCompTail && c.vi.consumed === c.vi.ownCompTail) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Each side's private send count is what the other side sees published and has consumed.
+    expect(c.vi.sent).to.equal(s.vi.ownCompTail);
+    expect(s.vi.consumed).to.equal(s.vi.ownCompTail);
+    expect(s.vi.sent).to.equal(c.vi.ownCompTail);
+    expect(c.vi.consumed).to.equal(c.vi.ownCompTail);
+    expect(s.vi.consumed).to.be.at.least(2000);
+    for (const side of [s, c]) {
+      expect(side.vi).to.include({ broken: 0, reported: false, peerGone: false, inCq: true });
+      expect(side.cq.readyVis).to.equal(0);
+      expect(side.cq.inDispatch).to.equal(false);
+    }
+  });
+
   it('streams both directions at once', async () => {
     const { server, client } = await pair();
     const sizes = [1, 100, 5000, MAX];

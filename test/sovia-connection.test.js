@@ -311,6 +311,32 @@ describe('sovia backpressure', () => {
     });
   }
 
+  it('after a pause, hands over the packets already queued as one chunk of at most 256 KB, credits intact', async () => {
+    const { provider, a, b, pb } = connectedPair({ providerOptions: { schedule: 'manual' } });
+    b.accept = () => false; // a pipe into a slow file: stop after every chunk
+    await settle(provider);
+    const data = patternBuffer(pb.window * pb.chunkSize * 3 + 12345, 11);
+    a.write(data);
+    a.conn.end();
+    await settle(provider);
+    // paused after the first packet; the rest of the window waits in the engine
+    expect(b.chunks.map((c) => c.length)).to.deep.equal([pb.chunkSize]);
+    while (!b.ended) {
+      b.conn.resumeReading();
+      await settle(provider);
+    }
+    const sizes = b.chunks.map((c) => c.length);
+    // each resume takes everything queued (up to 256 KB), not one 32 KB packet
+    expect(Math.max(...sizes)).to.equal(256 * 1024);
+    expect(sizes.length).to.be.below(data.length / pb.chunkSize / 4);
+    expect(sha256(b.received())).to.equal(sha256(data));
+    expect(b.conn.stats.maxQueuedReceived).to.be.at.most(pb.window);
+    expect(provider.stats.creditViolations).to.equal(0);
+    // every withheld credit came back: the writer finished, and both sides close
+    await settle(provider);
+    expect([a.conn.state, b.conn.state]).to.deep.equal(['FIN_WAIT_2', 'CLOSE_WAIT']);
+  });
+
   it('a reader that asks for more while taking a chunk is not paused, even if onData returns false', async () => {
     const { provider, a, b } = connectedPair({ providerOptions: { schedule: 'manual' } });
     // like a Readable whose push() runs _read synchronously and then reports a full buffer

@@ -35,8 +35,44 @@ export interface NativeCompletionQueue {
   setArena(arena: Buffer): void;
   setPollMode(mode: number, spinMicros: number): void;
   poll(): number;
-  stats(): { wakeups: number; sleeps: number; completions: number; dispatches: number; vis: number };
+  stats(): CompletionQueueStats;
   close(): void;
+}
+
+/** Counters and, for stall reports, what the queue is waiting for right now. */
+export interface CompletionQueueStats {
+  wakeups: number;
+  sleeps: number;
+  completions: number;
+  dispatches: number;
+  vis: number;
+  inDispatch: boolean;
+  kickPending: boolean;
+  idleRunning: boolean;
+  doorbellReadable: boolean;
+  mode: number;
+  /** Open VIs with completions published and not yet harvested. */
+  readyVis: number;
+  /** Open VIs whose peer would ring the doorbell on its next send. */
+  sleepingVis: number;
+}
+
+/** One VI's private counters next to the shared ones (diagnostics; shared values unvalidated). */
+export interface ViInspection {
+  posted: number;
+  consumed: number;
+  sent: number;
+  ownCompTail: number;
+  ownDescTail: number;
+  ownSleeping: number;
+  peerCompTail: number;
+  peerDescTail: number;
+  peerSleeping: number;
+  broken: number;
+  reported: boolean;
+  peerGone: boolean;
+  inCq: boolean;
+  refed: boolean;
 }
 
 export interface NativeVi {
@@ -46,6 +82,7 @@ export interface NativeVi {
   postRecv(count: number): void;
   postSend(buf: Uint8Array, offset: number, length: number, imm: number): number;
   scribble(which: 'own' | 'peer', seed: number): void;
+  inspect(): ViInspection | Record<string, never>;
   ref(): void;
   unref(): void;
   close(): void;

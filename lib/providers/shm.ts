@@ -144,6 +144,11 @@ class ShmVi implements Vi {
     if (!this.closed) this.native.scribble(which, seed);
   }
 
+  /** Diagnostics: the native counters (completions published vs consumed, sleep flags). */
+  inspect(): ReturnType<NativeVi['inspect']> | null {
+    return this.closed ? null : this.native.inspect();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

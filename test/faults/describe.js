@@ -29,8 +29,8 @@ function describeSocket(sock) {
       `credits avail ${c.available} unackedSent ${c.unackedSent} pending ${c.pending} unackedReceived ${c.unackedReceived} T ${c.ackThreshold}`,
       `stats ${JSON.stringify(e.stats)}`,
     );
-    const native = e.vi?.native;
-    if (native?.inspect) flags.push(`native ${JSON.stringify(native.inspect())}`);
+    const native = e.vi?.inspect?.();
+    if (native) flags.push(`native ${JSON.stringify(native)}`);
     const cq = e.vi?.provider?.stats?.();
     if (cq) flags.push(`cq ${JSON.stringify(cq)}`);
   } else {

@@ -201,6 +201,10 @@ const commands = {
     const streams = labels.map((label, i) => stream(endpoints.get(label), { count, sizes, seed: i + 1 }).then((r) => ({ label, ...r })));
     return Promise.all(streams).then((results) => ({ results }));
   },
+  /** The native counters of one VI and the completion queue's wait state (diagnostics). */
+  inspect({ label }) {
+    return { vi: endpoints.get(label).vi.inspect(), cq: provider.stats() };
+  },
   summary({ labels }) {
     return { summaries: (labels || [...endpoints.keys()]).map((l) => endpoints.get(l).summary()) };
   },
