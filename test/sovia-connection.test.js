@@ -337,6 +337,21 @@ describe('sovia backpressure', () => {
     expect([a.conn.state, b.conn.state]).to.deep.equal(['FIN_WAIT_2', 'CLOSE_WAIT']);
   });
 
+  it('joins payloads that lie back to back in one block without copying, others by copying', () => {
+    const { joinPayloads } = require('../dist/sovia/connection');
+    const block = Buffer.allocUnsafeSlow(1000); // its own memory block, not node's shared pool
+    patternBuffer(1000, 12).copy(block);
+    const adjacent = joinPayloads([block.subarray(0, 300), block.subarray(300, 700), block.subarray(700, 1000)]);
+    expect(adjacent.equals(block)).to.equal(true);
+    expect(adjacent.buffer).to.equal(block.buffer); // a view: no copy
+    const gap = joinPayloads([block.subarray(0, 300), block.subarray(304, 700)]);
+    expect(gap.equals(Buffer.concat([block.subarray(0, 300), block.subarray(304, 700)]))).to.equal(true);
+    expect(gap.buffer).to.not.equal(block.buffer);
+    const other = patternBuffer(10, 13);
+    const mixed = joinPayloads([block.subarray(0, 10), other]);
+    expect(mixed.equals(Buffer.concat([block.subarray(0, 10), other]))).to.equal(true);
+  });
+
   it('a reader that asks for more while taking a chunk is not paused, even if onData returns false', async () => {
     const { provider, a, b } = connectedPair({ providerOptions: { schedule: 'manual' } });
     // like a Readable whose push() runs _read synchronously and then reports a full buffer

@@ -6,6 +6,8 @@
  * plain node:net TCP, in the same run. Files of 13 MB and 168 MB on tmpfs are uploaded and then
  * downloaded; every transfer is checked by sha256 (outside the timing). Trials of the two modes are
  * interleaved; the table shows the median time, throughput and the ratio net/via (>1: via-net faster).
+ * Each trial also times the same file copy with no network at all (fs-only.js): the ceiling no
+ * transport can beat, shown as the best possible net/via ratio.
  *
  *   node benchmarks/ftp/run.js [--trials 5] [--sizes 13,168] [--json]
  */
@@ -73,6 +75,15 @@ function runClient(mode, port, downloadDir, files) {
   });
 }
 
+function runFsOnly(dir, files) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fs-only.js'), dir, ...files], { env: childEnv({}), stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`fs-only exited ${code}`))));
+  });
+}
+
 function makeRandomFile(file, size) {
   const h = crypto.createHash('sha256');
   const fd = fs.openSync(file, 'w');
@@ -121,8 +132,11 @@ async function main() {
     }
 
     const samples = {}; // mode -> mb -> { upload: [], download: [] }
+    const fsOnly = {}; // mb -> [copyMs]
     const transports = {};
     for (let trial = 0; trial < TRIALS; trial++) {
+      const copy = await runFsOnly(dir, files.map((f) => f.file));
+      for (const [k, r] of copy.results.entries()) (fsOnly[files[k].mb] ??= []).push(r.copyMs);
       const order = trial % 2 === 0 ? setups : [...setups].reverse();
       for (const s of order) {
         const result = await runClient(s.mode, s.port, s.down, files.map((f) => f.file));
@@ -149,18 +163,20 @@ async function main() {
       for (const dirn of ['upload', 'download']) {
         const via = median(samples['via-net'][f.mb][dirn]);
         const tcp = median(samples['node:net'][f.mb][dirn]);
-        rows.push({ size: `${f.mb} MB`, direction: dirn, viaMs: via, netMs: tcp,
-          viaMBs: f.mb / (via / 1000), netMBs: f.mb / (tcp / 1000), ratio: tcp / via });
+        const bound = median(fsOnly[f.mb]);
+        rows.push({ size: `${f.mb} MB`, direction: dirn, viaMs: via, netMs: tcp, fsOnlyMs: bound,
+          viaMBs: f.mb / (via / 1000), netMBs: f.mb / (tcp / 1000), ratio: tcp / via, bestRatio: tcp / bound });
       }
     }
     if (JSON_OUT) {
-      console.log(JSON.stringify({ trials: TRIALS, transports: Object.fromEntries(Object.entries(transports).map(([k, v]) => [k, [...v]])), rows, samples }, null, 2));
+      console.log(JSON.stringify({ trials: TRIALS, transports: Object.fromEntries(Object.entries(transports).map(([k, v]) => [k, [...v]])), rows, samples, fsOnly }, null, 2));
     } else {
       console.log(`FTP transfer (ftp-srv + basic-ftp, passive), tmpfs, median of ${TRIALS} trials; control connection: via-net=${[...transports['via-net']]}, node:net=${[...transports['node:net']]}`);
-      console.log('size     direction   via-net ms   node:net ms   via-net MB/s   node:net MB/s   net/via');
+      console.log('size     direction   via-net ms   node:net ms   via-net MB/s   node:net MB/s   net/via   fs-only ms   best net/via');
       for (const r of rows) {
-        console.log(`${r.size.padEnd(8)} ${r.direction.padEnd(11)} ${r.viaMs.toFixed(1).padStart(10)} ${r.netMs.toFixed(1).padStart(13)} ${r.viaMBs.toFixed(0).padStart(14)} ${r.netMBs.toFixed(0).padStart(15)} ${r.ratio.toFixed(2).padStart(9)}`);
+        console.log(`${r.size.padEnd(8)} ${r.direction.padEnd(11)} ${r.viaMs.toFixed(1).padStart(10)} ${r.netMs.toFixed(1).padStart(13)} ${r.viaMBs.toFixed(0).padStart(14)} ${r.netMBs.toFixed(0).padStart(15)} ${r.ratio.toFixed(2).padStart(9)} ${r.fsOnlyMs.toFixed(1).padStart(12)} ${r.bestRatio.toFixed(2).padStart(14)}`);
       }
+      console.log('fs-only: the same copy (fs.createReadStream -> fs.createWriteStream) with no network; best net/via = node:net time / fs-only time, the most any transport could reach.');
     }
   } finally {
     for (const s of servers) s.kill('SIGTERM');

@@ -47,6 +47,23 @@ const MAX_WAKEUP_PAYLOAD = 64;
 const MAX_DELIVERY_BYTES = 256 * 1024;
 
 
+/**
+ * One Buffer for several received payloads. Payloads that lie back to back in one memory block
+ * (the shm provider's arena holds consecutive packets of a stream that way) become one view of
+ * it, without a copy; otherwise they are copied together.
+ */
+export function joinPayloads(packets: Buffer[]): Buffer {
+  const first = packets[0];
+  if (packets.length === 1) return first;
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < packets.length; i++) {
+    const p = packets[i];
+    if (p.buffer !== first.buffer || p.byteOffset !== end) return Buffer.concat(packets);
+    end += p.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
+}
+
 export class SoviaConnection implements SoviaConnectionApi {
   private readonly vi: Vi;
   private readonly params: SoviaParams;
@@ -413,7 +430,7 @@ export class SoviaConnection implements SoviaConnectionApi {
         continue;
       }
       const packets = this.takeQueuedPayloads();
-      const chunk = packets.length === 1 ? packets[0] : Buffer.concat(packets);
+      const chunk = joinPayloads(packets);
       let accepted = true;
       if (chunk.length > 0) {
         this.delivering = true;
