@@ -46,7 +46,6 @@ const MAX_WAKEUP_PAYLOAD = 64;
  */
 const MAX_DELIVERY_BYTES = 256 * 1024;
 
-
 /**
  * One Buffer for several received payloads. Payloads that lie back to back in one memory block
  * (the shm provider's arena holds consecutive packets of a stream that way) become one view of
