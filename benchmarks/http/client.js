@@ -22,7 +22,7 @@ function once() {
       res.on('data', (d) => { bytes += d.length; });
       res.on('end', () => {
         if (res.statusCode !== 200 || bytes !== 13) return reject(new Error(`bad response ${res.statusCode} ${bytes}`));
-        if (checked < concurrency * 4) { checked++; transports.add(String(req.socket && req.socket.transport)); }
+        if (checked < concurrency * 4) { checked++; transports.add((req.socket && req.socket.transport) ?? 'tcp (node:net)'); }
         if (measuring && count < MAX_SAMPLES) latencies[count++] = Number(process.hrtime.bigint() - t0) / 1e3;
         resolve();
       });

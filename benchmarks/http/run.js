@@ -77,7 +77,7 @@ async function main() {
         const order = (trial + c) % 2 === 0 ? servers : [...servers].reverse();
         for (const s of order) {
           const r = await runClient(s.mode, s.port, c);
-          const expected = s.mode.name === 'via-net' ? 'shm' : 'undefined';
+          const expected = s.mode.name === 'via-net' ? 'shm' : 'tcp (node:net)';
           if (r.transports.some((t) => t !== expected)) {
             throw new Error(`${s.mode.name} sockets used ${r.transports.join(',')}, expected ${expected} (is the native addon built?)`);
           }
