@@ -3,6 +3,18 @@
 const { expect } = require('chai');
 const { once, sha256, payload, collect, hasIPv6Loopback } = require('./harness');
 
+/** Each side sends 1 MB of its own pattern and ends; both streams must arrive intact (sha256). */
+async function bothWaysAtOnce(client, peer, seedUp, seedDown) {
+  const up = payload(1 << 20, seedUp);
+  const down = payload(1 << 20, seedDown);
+  const gotUp = collect(peer);
+  const gotDown = collect(client);
+  client.end(up);
+  peer.end(down);
+  const [u, d] = await Promise.all([gotUp, gotDown]);
+  expect([sha256(u), sha256(d)]).to.deep.equal([sha256(up), sha256(down)]);
+}
+
 const SIZES = [['0 B', 0], ['1 B', 1], ['64 KB', 64 * 1024], ['4 MB', 4 * 1024 * 1024]];
 
 module.exports = {
@@ -31,14 +43,7 @@ module.exports = {
 
     it('both directions at once, 1 MB each (sha256)', async () => {
       const { client, peer } = await h.pair();
-      const up = payload(1 << 20, 11);
-      const down = payload(1 << 20, 12);
-      const gotUp = collect(peer);
-      const gotDown = collect(client);
-      client.end(up);
-      peer.end(down);
-      const [u, d] = await Promise.all([gotUp, gotDown]);
-      expect([sha256(u), sha256(d)]).to.deep.equal([sha256(up), sha256(down)]);
+      await bothWaysAtOnce(client, peer, 11, 12);
     });
 
     it('many small writes: 10000 x 7 B arrive in order (sha256)', async () => {
@@ -87,14 +92,7 @@ module.exports = {
       const gotPeer = once(srv, 'connection');
       const client = h.trackSocket(impl.connect(p));
       const [peer] = await gotPeer;
-      const up = payload(1 << 20, 31);
-      const down = payload(1 << 20, 32);
-      const gotUp = collect(peer);
-      const gotDown = collect(client);
-      client.end(up);
-      peer.end(down);
-      const [u, d] = await Promise.all([gotUp, gotDown]);
-      expect([sha256(u), sha256(d)]).to.deep.equal([sha256(up), sha256(down)]);
+      await bothWaysAtOnce(client, peer, 31, 32);
     });
 
     it('IPv6 ::1: 1 MB client -> server (sha256)', async function () {
