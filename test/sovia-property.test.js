@@ -76,6 +76,15 @@ function makePieces(sizes, seed) {
   return sizes.map((n, i) => patternBuffer(n, seed + i));
 }
 
+
+/** A connected pair on a randomly scheduled memory provider, as scenario `s` describes. */
+function pairForScenario(s) {
+  return connectedPair({
+    providerOptions: { seed: s.seed, sendMode: s.sendMode, schedule: { kind: 'random', maxBatch: s.maxBatch, maxDelayMs: 0 } },
+    a: s.a,
+    b: s.b,
+  });
+}
 describe('sovia properties (fast-check)', function () {
   this.timeout(120000);
 
@@ -131,11 +140,7 @@ describe('sovia properties (fast-check)', function () {
     await fc.assert(
       fc.asyncProperty(scenario, fc.integer({ min: 0, max: 60 }), async (s, killAfterTurns) => {
         const rng = seededRandom(s.seed ^ 0xdead);
-        const { provider, a, b, viA } = connectedPair({
-          providerOptions: { seed: s.seed, sendMode: s.sendMode, schedule: { kind: 'random', maxBatch: s.maxBatch, maxDelayMs: 0 } },
-          a: s.a,
-          b: s.b,
-        });
+        const { provider, a, b, viA } = pairForScenario(s);
         pausingReader(a, s.pauseA, rng);
         pausingReader(b, s.pauseB, rng);
         const piecesA = makePieces(s.writesA, s.seed);
@@ -175,11 +180,7 @@ describe('sovia properties (fast-check)', function () {
     await fc.assert(
       fc.asyncProperty(scenario, fc.integer({ min: 0, max: 60 }), async (s, destroyAfterTurns) => {
         const rng = seededRandom(s.seed ^ 0xd00d);
-        const { provider, a, b } = connectedPair({
-          providerOptions: { seed: s.seed, sendMode: s.sendMode, schedule: { kind: 'random', maxBatch: s.maxBatch, maxDelayMs: 0 } },
-          a: s.a,
-          b: s.b,
-        });
+        const { provider, a, b } = pairForScenario(s);
         pausingReader(a, s.pauseA, rng);
         pausingReader(b, s.pauseB, rng);
         const piecesA = makePieces(s.writesA, s.seed);
@@ -210,11 +211,7 @@ describe('sovia properties (fast-check)', function () {
   it('a peer that ends and then vanishes is not an error once its FIN was delivered', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, fc.integer({ min: 0, max: 40 }), async (s, vanishAfterTurns) => {
-        const { provider, a, b, viA } = connectedPair({
-          providerOptions: { seed: s.seed, sendMode: s.sendMode, schedule: { kind: 'random', maxBatch: s.maxBatch, maxDelayMs: 0 } },
-          a: s.a,
-          b: s.b,
-        });
+        const { provider, a, b, viA } = pairForScenario(s);
         const piecesA = makePieces(s.writesA, s.seed);
         const sentA = Buffer.concat(piecesA);
         await writeAll(a, piecesA, s.burstA);
