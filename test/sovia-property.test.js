@@ -76,7 +76,6 @@ function makePieces(sizes, seed) {
   return sizes.map((n, i) => patternBuffer(n, seed + i));
 }
 
-
 /** A connected pair on a randomly scheduled memory provider, as scenario `s` describes. */
 function pairForScenario(s) {
   return connectedPair({
@@ -85,6 +84,7 @@ function pairForScenario(s) {
     b: s.b,
   });
 }
+
 describe('sovia properties (fast-check)', function () {
   this.timeout(120000);
 
