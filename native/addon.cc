@@ -11,6 +11,7 @@
 #include <napi.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -246,7 +247,9 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
   }
 
   Napi::Value Poll(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), core_ ? core_->PollOnce() : 0);
+    // poll(force): force only from the exit path (see CompletionQueueCore::PollOnce).
+    bool force = info.Length() > 0 && info[0].ToBoolean().Value();
+    return Napi::Number::New(info.Env(), core_ ? core_->PollOnce(force) : 0);
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
@@ -288,6 +291,9 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
                        {InstanceAccessor<&ViWrap::Id>("id"), InstanceAccessor<&ViWrap::RecvDepth>("recvDepth"),
                         InstanceAccessor<&ViWrap::SendSlotSize>("sendSlotSize"),
                         InstanceMethod<&ViWrap::PostRecv>("postRecv"), InstanceMethod<&ViWrap::PostSend>("postSend"),
+                        InstanceMethod<&ViWrap::Stage>("stage"),
+                        InstanceMethod<&ViWrap::PublishStaged>("publishStaged"),
+                        InstanceMethod<&ViWrap::MarkTaken>("markTaken"),
                         InstanceMethod<&ViWrap::Ref>("ref"), InstanceMethod<&ViWrap::Unref>("unref"),
                         InstanceMethod<&ViWrap::Scribble>("scribble"), InstanceMethod<&ViWrap::Close>("close"),
                         InstanceMethod<&ViWrap::Inspect>("inspect")});
@@ -333,34 +339,68 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
     return info.Env().Undefined();
   }
 
-  // postSend(buf: Uint8Array, offset, length, imm) -> 0 | negative SendStatus
-  Napi::Value PostSend(const Napi::CallbackInfo& info) {
+  // The (buf, offset, length, imm) arguments of postSend and stage, checked. False on a JS error
+  // (*data may be null for an empty buffer).
+  bool SendArgs(const Napi::CallbackInfo& info, const uint8_t** data, uint32_t* length, uint32_t* imm) {
     Napi::Env env = info.Env();
-    if (info.Length() < 4 || !info[0].IsTypedArray()) {
+    if (info.Length() < 4 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
       CodedError(env, "ERR_INVALID_ARG_TYPE", "expected (Uint8Array, offset, length, imm)", true)
           .ThrowAsJavaScriptException();
-      return env.Undefined();
+      return false;
     }
-    Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
-    if (ta.TypedArrayType() != napi_uint8_array) {
-      CodedError(env, "ERR_INVALID_ARG_TYPE", "The \"buf\" argument must be a Uint8Array", true)
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    uint32_t offset, length, imm;
-    if (!GetUint32(info, 1, "offset", &offset) || !GetUint32(info, 2, "length", &length) ||
-        !GetUint32(info, 3, "imm", &imm) || !Usable(env))
-      return env.Undefined();
-    Napi::Uint8Array buf = ta.As<Napi::Uint8Array>();
-    if (uint64_t(offset) + length > buf.ByteLength()) {
+    uint32_t offset;
+    if (!GetUint32(info, 1, "offset", &offset) || !GetUint32(info, 2, "length", length) ||
+        !GetUint32(info, 3, "imm", imm) || !Usable(env))
+      return false;
+    Napi::Uint8Array buf = info[0].As<Napi::Uint8Array>();
+    if (uint64_t(offset) + *length > buf.ByteLength()) {
       CodedError(env, "ERR_OUT_OF_RANGE", "offset + length exceeds the buffer").ThrowAsJavaScriptException();
-      return env.Undefined();
+      return false;
     }
-    SendStatus status = entry_->vi->Send(buf.Data() + offset, length, imm);
+    *data = *length ? buf.Data() + offset : nullptr;
+    return true;
+  }
+
+  // A failed send that broke the VI is reported to the peer too.
+  Napi::Value SendResult(Napi::Env env, SendStatus status) {
     if (status == kSendNoDescriptor || status == kSendCorrupt) {
       entry_->Break(status == kSendNoDescriptor ? BreakReason::kNoDescriptor : BreakReason::kCorrupt);
     }
     return Napi::Number::New(env, status);
+  }
+
+  // postSend(buf: Uint8Array, offset, length, imm) -> 0 | negative SendStatus
+  Napi::Value PostSend(const Napi::CallbackInfo& info) {
+    uint32_t length, imm;
+    const uint8_t* data;
+    if (!SendArgs(info, &data, &length, &imm)) return info.Env().Undefined();
+    return SendResult(info.Env(), entry_->vi->Send(data, length, imm));
+  }
+
+  // stage(buf, offset, length, imm) -> 0 | negative SendStatus: combine into the next send's slot.
+  Napi::Value Stage(const Napi::CallbackInfo& info) {
+    uint32_t length, imm;
+    const uint8_t* data;
+    if (!SendArgs(info, &data, &length, &imm)) return info.Env().Undefined();
+    return SendResult(info.Env(), entry_->vi->Stage(data, length, imm));
+  }
+
+  // publishStaged(imm): the staged send goes out with its final immediate.
+  Napi::Value PublishStaged(const Napi::CallbackInfo& info) {
+    uint32_t imm;
+    if (!CheckArgs(info, 1, "(imm)") || !GetUint32(info, 0, "imm", &imm) || !Usable(info.Env()))
+      return info.Env().Undefined();
+    entry_->vi->PublishStaged(imm);
+    return info.Env().Undefined();
+  }
+
+  // markTaken(bytes): the application took that many more received payload bytes.
+  Napi::Value MarkTaken(const Napi::CallbackInfo& info) {
+    uint32_t bytes;
+    if (!CheckArgs(info, 1, "(bytes)") || !GetUint32(info, 0, "bytes", &bytes)) return info.Env().Undefined();
+    if (entry_ && !entry_->closed) entry_->vi->MarkTaken(bytes);
+    return info.Env().Undefined();
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
@@ -598,6 +638,7 @@ class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
       return;
     }
     fd_ = fd;
+    reserve_fd_ = open("/", O_RDONLY | O_CLOEXEC);  // see RefuseWithReserve
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
     loop_ = loop;
@@ -626,8 +667,8 @@ class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
     for (int i = 0; i < 64; ++i) {
       int fd = accept4(self->fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE) {
-          // Out of fds: leave the connector waiting in the backlog rather than spin on readiness.
+        if ((errno == EMFILE || errno == ENFILE) && !self->RefuseWithReserve()) {
+          // Not even the reserve fd: leave the connector waiting rather than spin on readiness.
           self->BackOff();
         }
         return;
@@ -643,6 +684,22 @@ class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
       OnHello(&p->poll, 0, UV_READABLE);
       if (self->fd_ < 0) return;  // the JS callback closed the listener
     }
+  }
+
+  // Out of fds, as libuv does for a TCP listener: give up the reserve fd, accept every waiting
+  // connector with it and answer EMFILE (its TCP fallback then meets the kernel's own answer),
+  // then take the reserve back. False if the reserve is gone too.
+  bool RefuseWithReserve() {
+    if (reserve_fd_ < 0) return false;
+    close(reserve_fd_);
+    reserve_fd_ = -1;
+    for (;;) {
+      int fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) break;
+      Refuse(fd, EMFILE);
+    }
+    reserve_fd_ = open("/", O_RDONLY | O_CLOEXEC);
+    return true;
   }
 
   void BackOff() {
@@ -744,6 +801,8 @@ class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
     }
     close(fd_);
     fd_ = -1;
+    if (reserve_fd_ >= 0) close(reserve_fd_);
+    reserve_fd_ = -1;
     unlink(path_.c_str());
     if (Addon* addon = Env().GetInstanceData<Addon>()) addon->listening_paths.erase(path_);
     if (!self_ref_.IsEmpty()) self_ref_.Reset();
@@ -774,6 +833,7 @@ class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
   uv_loop_t* loop_ = nullptr;
   uv_poll_t* poll_ = nullptr;
   uv_timer_t* backoff_ = nullptr;
+  int reserve_fd_ = -1;  // given up when accept() meets EMFILE, so connectors get an answer
 };
 
 // ------------------------------------------------------------------------------------------

@@ -270,11 +270,38 @@ bool CompletionQueueCore::AnyReady() const {
   return false;
 }
 
+// The reason reported for a peer that hung up without a BREAK (its process exited, crashed or
+// was killed, or it closed the VI): end of stream if it had taken everything we sent, as a
+// kernel socket closed with nothing unread sends FIN; a reset otherwise.
+static BreakReason HangUpReason(const ViEntry& e) {
+  if (e.peer_reason != BreakReason::kPeerGone) return e.peer_reason;
+  return e.vi->PeerTookAll() ? BreakReason::kPeerExited : BreakReason::kPeerGone;
+}
+
 int CompletionQueueCore::Harvest() {
   if (!meta_ || batch_ <= 0) return 0;
   int n = 0;
   int flags = 0;
   size_t count = vis_.size();
+  // Copies one completion into the arena and records it; false when the arena is full.
+  auto record = [&](ViEntry* e, uint32_t length, uint32_t imm, const uint8_t* data) {
+    if (arena_pos_ + length > arena_size_) {
+      flags |= kFlagArenaFull;  // JS hands us a fresh arena and we continue on the next turn
+      return false;
+    }
+    if (length) std::memcpy(arena_ + arena_pos_, data, length);
+    int32_t* rec = meta_ + kMetaHeader + n * kMetaFields;
+    rec[0] = int32_t(e->id);
+    rec[1] = kKindRecv;
+    rec[2] = int32_t(length);
+    rec[3] = int32_t(imm);
+    rec[4] = int32_t(arena_pos_);
+    size_t aligned = (size_t(length) + 7) & ~size_t(7);
+    arena_pos_ = std::min(arena_size_, arena_pos_ + aligned);
+    e->vi->Consume();
+    ++n;
+    return true;
+  };
   for (size_t k = 0; k < count && n < batch_ && !(flags & kFlagArenaFull); ++k) {
     ViEntry* e = vis_[(round_robin_ + k) % count].get();
     if (e->reported || !e->vi) continue;
@@ -285,6 +312,11 @@ int CompletionQueueCore::Harvest() {
       const uint8_t* data;
       int r = vi->Peek(&length, &imm, &data);
       if (r == 0) {
+        // A peer that died while combining small writes in place: those bytes were accepted,
+        // so they are delivered, last (consuming the slot leaves nothing more to peek).
+        if (e->peer_gone && e->peer_reason == BreakReason::kPeerGone && vi->PeekStaged(&length, &imm, &data) == 1 &&
+            !record(e, length, imm, data))
+          break;
         ring_empty = true;
         break;
       }
@@ -292,25 +324,11 @@ int CompletionQueueCore::Harvest() {
         e->Break(BreakReason::kCorrupt);
         break;
       }
-      size_t aligned = (size_t(length) + 7) & ~size_t(7);
-      if (arena_pos_ + length > arena_size_) {
-        flags |= kFlagArenaFull;  // JS hands us a fresh arena and we continue on the next turn
-        break;
-      }
-      if (length) std::memcpy(arena_ + arena_pos_, data, length);
-      int32_t* rec = meta_ + kMetaHeader + n * kMetaFields;
-      rec[0] = int32_t(e->id);
-      rec[1] = kKindRecv;
-      rec[2] = int32_t(length);
-      rec[3] = int32_t(imm);
-      rec[4] = int32_t(arena_pos_);
-      arena_pos_ = std::min(arena_size_, arena_pos_ + aligned);
-      vi->Consume();
-      ++n;
+      if (!record(e, length, imm, data)) break;
     }
     bool report = vi->broken() || (e->peer_gone && ring_empty);
     if (report && n < batch_) {
-      BreakReason reason = vi->broken() ? vi->reason() : e->peer_reason;
+      BreakReason reason = vi->broken() ? vi->reason() : HangUpReason(*e);
       int32_t* rec = meta_ + kMetaHeader + n * kMetaFields;
       rec[0] = int32_t(e->id);
       rec[1] = kKindError;
@@ -344,8 +362,10 @@ CompletionQueueCore::WaitState CompletionQueueCore::Inspect() const {
   return w;
 }
 
-int CompletionQueueCore::PollOnce() {
-  if (closed_ || in_dispatch_) return 0;
+int CompletionQueueCore::PollOnce(bool force) {
+  // Forced from inside a dispatch only when the process is exiting (the dispatch that was
+  // running never resumes), so overwriting the batch it was reading is harmless.
+  if (closed_ || (in_dispatch_ && !force)) return 0;
   return Harvest();
 }
 

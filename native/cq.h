@@ -71,7 +71,8 @@ class CompletionQueueCore {
   void RemoveVi(ViEntry* entry);
   void RefChanged(int delta);
   // Manual, non-blocking poll into the meta array (no JS callback). Returns the count.
-  int PollOnce();
+  // `force` also polls from inside a dispatch: only for a process that is exiting.
+  int PollOnce(bool force);
   // Schedules a drive on the next loop turn (new VI, local break, peer hang-up).
   void Kick();
   void Close();

@@ -17,7 +17,7 @@
 namespace via {
 
 constexpr uint32_t kSegmentMagic = 0x56494153;  // "VIAS"
-constexpr uint32_t kSegmentVersion = 1;
+constexpr uint32_t kSegmentVersion = 2;
 constexpr uint32_t kMaxDepth = 4096;
 constexpr uint32_t kMinSlotSize = 64;
 constexpr uint32_t kMaxSlotSize = 1u << 20;
@@ -41,6 +41,15 @@ struct SegmentHeader {
   SharedCounter desc_tail;  // written by the owner: receive descriptors posted so far (mod 2^32)
   SharedCounter comp_tail;  // written by the peer: receive completions written so far (mod 2^32)
   SharedCounter sleeping;   // owner sets 1 before it blocks; the peer clears it when it rings
+  // Written by the owner: payload bytes (mod 2^32) of received completions its application has
+  // taken. When the owner's process dies, the peer compares it with what it sent: equal means
+  // nothing was left unread, so the death reads as end of stream; otherwise as a reset, exactly
+  // as a kernel socket closed with or without unread data sends FIN or RST.
+  SharedCounter taken;
+  // Written by the peer: n + 1 while it is filling descriptor n's slot without having published
+  // it yet (small writes being combined in place). If the peer dies then, the owner still
+  // delivers that slot, so combining never loses bytes that write() had accepted.
+  SharedCounter staged;
 };
 
 // A receive completion, written by the sender into slot (n % depth) of the completion ring.

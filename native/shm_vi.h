@@ -18,6 +18,9 @@ enum class BreakReason : uint32_t {
   kNoDescriptor = 2,     // a send found no receive descriptor posted (pre-posting constraint)
   kCorrupt = 3,          // a counter or entry in shared memory failed validation
   kLocalClose = 4,       // we closed it
+  // Never on the wire (a BREAK carries 1..4): reported locally when the peer's process went away
+  // without a BREAK and had taken everything we sent, so its death reads as end of stream.
+  kPeerExited = 5,
 };
 
 // Status of a send, as returned to JavaScript (0 = completed, the bytes are in the peer's slot).
@@ -51,10 +54,27 @@ class ShmVi {
   void Consume() { ++consumed_; }
   // Doorbell suppression: tell the peer whether to ring us.
   void SetSleeping(bool sleeping);
+  // Our application has taken `bytes` more received payload bytes (SegmentHeader::taken).
+  void MarkTaken(uint32_t bytes);
+  // After the peer died: the slot it was still filling (SegmentHeader::staged), if there is one
+  // right behind everything it published. Returns 1 and fills the fields, or 0. Garbage reads as
+  // "none": the peer could only have sent those bytes anyway.
+  int PeekStaged(uint32_t* length, uint32_t* imm, const uint8_t** data);
 
   // Send side (the peer's segment).
   uint32_t send_slot_size() const { return peer_.layout.slot_size; }
+  // Publishes a staged send first, so sends stay in order.
   SendStatus Send(const uint8_t* data, uint32_t length, uint32_t imm);
+  // Combining in place: appends `length` bytes to the slot of the next send without publishing
+  // it (the peer sees it only if we die before publishing). `imm` is what the packet carries
+  // then. kSendTooLong when the slot has no room left: publish and stage again.
+  SendStatus Stage(const uint8_t* data, uint32_t length, uint32_t imm);
+  // Publishes the staged send with the final `imm`. No-op when nothing is staged.
+  void PublishStaged(uint32_t imm);
+  uint32_t staged_length() const { return staging_ ? staged_length_ : 0; }
+  bool staging() const { return staging_; }
+  // True when the peer has taken every payload byte we published to it (read after its death).
+  bool PeerTookAll() const;
 
   bool broken() const { return reason_ != BreakReason::kNone; }
   BreakReason reason() const { return reason_; }
@@ -84,6 +104,16 @@ class ShmVi {
   uint32_t posted_;        // receive descriptors we posted (all of them at creation)
   uint32_t consumed_ = 0;  // receive completions we consumed
   uint32_t sent_ = 0;      // sends we wrote into the peer's segment
+  uint32_t sent_bytes_ = 0;  // their payload bytes (mod 2^32), compared with the peer's `taken`
+  uint32_t taken_ = 0;       // our own `taken`, mirrored into our header
+  bool staging_ = false;     // slot sent_ % depth is being filled (a descriptor is claimed)
+  uint32_t staged_length_ = 0;
+  uint32_t staged_imm_ = 0;
+
+  // Checks the peer has a receive descriptor for send number sent_ (breaking the VI if not).
+  SendStatus ClaimDescriptor();
+  // Writes the completion entry of send sent_, publishes it and rings the peer if it sleeps.
+  void Publish(uint32_t length, uint32_t imm);
   BreakReason reason_ = BreakReason::kNone;
 };
 

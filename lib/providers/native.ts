@@ -34,7 +34,8 @@ export interface NativeBinding {
 export interface NativeCompletionQueue {
   setArena(arena: Buffer): void;
   setPollMode(mode: number, spinMicros: number): void;
-  poll(): number;
+  /** Harvest into meta without dispatching; `force` also from inside a dispatch (exit path only). */
+  poll(force?: boolean): number;
   stats(): CompletionQueueStats;
   close(): void;
 }
@@ -81,6 +82,9 @@ export interface NativeVi {
   readonly sendSlotSize: number;
   postRecv(count: number): void;
   postSend(buf: Uint8Array, offset: number, length: number, imm: number): number;
+  stage(buf: Uint8Array, offset: number, length: number, imm: number): number;
+  publishStaged(imm: number): void;
+  markTaken(bytes: number): void;
   scribble(which: 'own' | 'peer', seed: number): void;
   inspect(): ViInspection | Record<string, never>;
   ref(): void;

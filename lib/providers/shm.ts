@@ -44,11 +44,13 @@ const SEND_TOO_LONG = -4;
 
 /** Break reasons (native/shm_vi.h BreakReason). */
 const REASONS: Record<number, { code: string; text: string }> = {
-  1: { code: 'ECONNRESET', text: 'the peer closed the VI or its process exited' },
+  1: { code: 'ECONNRESET', text: 'the peer closed the VI or its process exited, leaving data unread' },
   2: { code: 'EPROTO', text: 'a send found no receive descriptor posted (pre-posting violation)' },
   3: { code: 'EBADMSG', text: 'shared memory failed validation' },
   4: { code: 'ECONNRESET', text: 'the VI was closed' },
+  5: { code: 'EOF', text: 'the peer closed the VI or its process exited, with nothing left unread' },
 };
+const REASON_PEER_GONE = 1;
 
 const POLL_MODES: Record<PollMode, number> = { event: 0, adaptive: 1, busy: 2 };
 
@@ -106,17 +108,36 @@ class ShmVi implements Vi {
 
   postSend(buf: Uint8Array, offset: number, length: number, imm: number): boolean {
     const status = this.native.postSend(buf, offset, length, imm);
+    if (status !== SEND_OK) throw this.sendError(status, length);
+    return true;
+  }
+
+  stage(buf: Uint8Array, offset: number, length: number, imm: number): boolean {
+    const status = this.native.stage(buf, offset, length, imm);
     if (status === SEND_OK) return true;
+    if (status === SEND_TOO_LONG) return false;
+    throw this.sendError(status, length);
+  }
+
+  publishStaged(imm: number): void {
+    this.native.publishStaged(imm);
+  }
+
+  markTaken(bytes: number): void {
+    this.native.markTaken(bytes);
+  }
+
+  private sendError(status: number, length: number): ViError {
     switch (status) {
       case SEND_TOO_LONG:
-        throw viError('ERR_OUT_OF_RANGE', `send of ${length} bytes exceeds the peer's slot size ${this.native.sendSlotSize}`);
+        return viError('ERR_OUT_OF_RANGE', `send of ${length} bytes exceeds the peer's slot size ${this.native.sendSlotSize}`);
       case SEND_NO_DESCRIPTOR:
-        throw viError('EPROTO', `shm VI ${this.id}: ${REASONS[2].text}`);
+        return viError('EPROTO', `shm VI ${this.id}: ${REASONS[2].text}`);
       case SEND_CORRUPT:
-        throw viError('EBADMSG', `shm VI ${this.id}: ${REASONS[3].text}`);
+        return viError('EBADMSG', `shm VI ${this.id}: ${REASONS[3].text}`);
       case SEND_BROKEN:
       default:
-        throw viError('EPIPE', `shm VI ${this.id} is broken`);
+        return viError('EPIPE', `shm VI ${this.id} is broken`);
     }
   }
 
@@ -210,6 +231,8 @@ export class ShmProvider implements ViProvider {
         const reason = REASONS[meta[base + 2]] ?? REASONS[3];
         const where = meta[base + 3] === 1 ? 'here' : 'at the peer';
         const err = viError(reason.code, `shm VI broke: ${reason.text} (found ${where})`);
+        // The provider counts what the peer took, so a hang-up reads as EOF or as this reset.
+        if (meta[base + 2] === REASON_PEER_GONE) err.peerUnread = true;
         debug('VI %d broke (%s, found %s)', vi.id, reason.code, where);
         const handler = vi.handler;
         vi.handler = null; // nothing is delivered after onBroken
@@ -222,6 +245,13 @@ export class ShmProvider implements ViProvider {
       this.arena = Buffer.allocUnsafeSlow(ARENA_SIZE);
       this.cq?.setArena(this.arena);
     }
+  }
+
+  pollNow(): number {
+    if (!this.cq) return 0;
+    const n = this.cq.poll(true);
+    if (n > 0 || (this.meta[1] & FLAG_ARENA_FULL) !== 0) this.dispatch();
+    return n;
   }
 
   /** The queue waits as eagerly as its most eager VI asks (busy > adaptive > event). */

@@ -22,9 +22,18 @@ export interface ProviderAttributes {
   readonly maxSendDepth: number;
 }
 
-/** Why a VI broke. `code` is node-style: ECONNRESET when the peer vanished, EPROTO for a protocol violation. */
+/**
+ * Why a VI broke. `code` is node-style: ECONNRESET when the peer vanished or reset, EPROTO for a
+ * protocol violation, and EOF when the peer's process went away having taken every byte we sent
+ * (see `Vi.markTaken`): what a kernel socket shows as end of stream.
+ */
 export interface ViError extends Error {
   code: string;
+  /**
+   * Set by providers that track what the peer took: true when a peer that vanished left some of
+   * our bytes unread (the ECONNRESET is then TCP's RST). Absent when the provider cannot know.
+   */
+  peerUnread?: boolean;
 }
 
 /** Builds a ViError (providers throw and report these). */
@@ -76,6 +85,22 @@ export interface Vi {
    * posted at the peer, which breaks the VI on both sides).
    */
   postSend(buf: Uint8Array, offset: number, length: number, imm: number): boolean;
+  /**
+   * Optional: combine small writes in place, in the memory of the next send, without sending it
+   * yet. Bytes staged are the transport's: if this process dies before `publishStaged`, the peer
+   * still receives them (with `imm`). Needs a receive descriptor at the peer as a send does.
+   * Returns false when the staged send has no room for `length` more bytes (publish first).
+   * Throws a ViError as postSend does. Any other send publishes the staged one first.
+   */
+  stage?(buf: Uint8Array, offset: number, length: number, imm: number): boolean;
+  /** Optional (with `stage`): send what is staged, now with the immediate `imm`. */
+  publishStaged?(imm: number): void;
+  /**
+   * Optional: the owner has handed `bytes` more received payload bytes to its application. A
+   * provider that keeps this count where the peer can read it after this process dies lets the
+   * peer tell "exited with nothing unread" (EOF) from "exited with unread data" (ECONNRESET).
+   */
+  markTaken?(bytes: number): void;
   /** Memory the provider can send from without registering it again (for small-write copies). */
   allocSendBuffer(size: number): Buffer;
   /** How this VI's completions should be waited for (the provider combines the VIs of one CQ). */
@@ -128,4 +153,10 @@ export interface ViProvider {
   listen(name: string, options: ListenOptions, onConnection: (incoming: IncomingVi) => void): ViListener;
   /** Connect to a rendezvous name. Fails with ENOENT (no listener) or ECONNREFUSED (stale or refused). */
   connect(name: string, options: ConnectOptions, callback: ConnectCallback): ConnectRequest;
+  /**
+   * Optional: deliver waiting completions now, synchronously, even from inside a handler call.
+   * Only for a process that is exiting (the handler call it interrupts never resumes). Returns
+   * the number of completions delivered.
+   */
+  pollNow?(): number;
 }
