@@ -245,7 +245,15 @@ export class Server extends net.Server {
       return;
     }
 
-    const vi = incoming.accept({ recvDepth: sovia.recvDepthFor(params), payload: encodeJson({ v: 1, target: targetIndex }) });
+    let vi: Vi;
+    try {
+      vi = incoming.accept({ recvDepth: sovia.recvDepthFor(params), payload: encodeJson({ v: 1, target: targetIndex }) });
+    } catch (err) {
+      // Out of fds or memory (EMFILE, ENFILE, ENOMEM): the provider has answered the connector,
+      // whose TCP fallback then fails or succeeds exactly as node:net would. Never our crash.
+      debug('cannot accept %s connection: %s', provider.name, (err as Error).message);
+      return;
+    }
 
     if (self.maxConnections && self._connections >= self.maxConnections) {
       // Like node: accept, then close at once (the client sees 'connect', 'end', 'close'), and say so.

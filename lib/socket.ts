@@ -18,6 +18,7 @@ import { planConnect } from './transport/plan';
 import { attemptUserLevel, AttemptHandle, AttemptResult, paramsForProviders } from './transport/attempt';
 import { AddressInfoLike, familyOf, Target } from './transport/addresses';
 import { loadSovia } from './transport/providers';
+import { drainOnExit } from './exit-drain';
 
 const debug = createDebug('via-net:facade');
 
@@ -493,7 +494,9 @@ export function attachEngine(
   self._peername = null;
   if (!st.refed) vi.unref();
   const conn: UserConn = { engine: null as unknown as SoviaConnectionApi, vi, closed: false, detached: false, endCalled: false, linger: null };
+  let untrack = (): void => {};
   const finished = (): void => {
+    untrack();
     conn.closed = true;
     if (conn.linger) clearTimeout(conn.linger);
     conn.linger = null;
@@ -531,6 +534,7 @@ export function attachEngine(
       vi.close();
     },
   });
+  untrack = drainOnExit(conn.engine, provider);
   st.conn = conn;
   if (kSetNoDelay && self[kSetNoDelay]) conn.engine.setNoDelay(true);
 }

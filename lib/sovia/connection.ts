@@ -102,6 +102,12 @@ export class SoviaConnection implements SoviaConnectionApi {
   private viClosed = false;
   private readonly endCallbacks: WriteCallback[] = [];
 
+  /** Small writes combined in place in the provider (Vi.stage): bytes and writes not yet published. */
+  private stagedBytes = 0;
+  private stagedWrites = 0;
+  /** The process is exiting (drainForExit): nothing more is delivered to the application. */
+  private exiting = false;
+
   private pumping = false;
   private pumpAgain = false;
   private tickFlushScheduled = false;
@@ -188,6 +194,14 @@ export class SoviaConnection implements SoviaConnectionApi {
     const len = chunk.length;
     if (len === 0) {
       this.writes.addDone(cb);
+    } else if (len <= this.params.copyThreshold && this.stage(chunk)) {
+      // In the transport already (a killed process still delivers it); published at tick end.
+      if (this.closed || this.peerGone) {
+        process.nextTick(cb, codedError('EPIPE', 'This socket has been ended by the other party or closed'));
+        return;
+      }
+      this.writes.addDone(cb);
+      this.scheduleTickFlush();
     } else if (len <= this.params.copyThreshold) {
       this.sendq.enqueueCopy(chunk, this.combine);
       this.writes.addCopied(cb, this.sendq.bytesEnqueued, this.sendq.segmentsEnqueued);
@@ -254,9 +268,29 @@ export class SoviaConnection implements SoviaConnectionApi {
   setNoDelay(noDelay: boolean): void {
     this.combine = !noDelay;
     if (noDelay && !this.closed) {
+      this.publishStaged();
       this.sendq.closeOpen();
       this.pump();
     }
+  }
+
+  /**
+   * The process is exiting. Bytes write() accepted belong to the transport, so push out what
+   * this engine still holds (staged bytes, queued data, a FIN end() asked for) as far as credits
+   * allow, bypassing the pump (exit may come from inside a delivery). From now on nothing is
+   * delivered: data that still arrives stays unread, as it would in a dying process. Returns
+   * true while output is left that more credits (or the peer's WAKEUP) would let out; the
+   * caller polls the provider for them and calls again.
+   */
+  drainForExit(): boolean {
+    if (this.closed || this.peerGone) return false;
+    this.exiting = true;
+    this.flushDue = true;
+    this.publishStaged();
+    this.flushReposts();
+    this.sendData();
+    this.maybeSendFin();
+    return !this.closed && !this.peerGone && this.sendq.length > 0;
   }
 
   // ---------------------------------------------------------------- VI events
@@ -286,6 +320,7 @@ export class SoviaConnection implements SoviaConnectionApi {
         // Without the field, assume the fewest ACK slots: ACK only once the whole window is pending.
         this.credits.setPeerAckSlots(data.length >= 8 ? data.readUInt32LE(4) : 1);
         this.peerWakeup = true;
+        this.vi.markTaken?.(data.length);
         this.credits.open(value);
         this.repostPending++;
         log('vi %d: peer WAKEUP window %d', this.vi.id, value);
@@ -363,12 +398,17 @@ export class SoviaConnection implements SoviaConnectionApi {
    */
   private handleBroken(err: ViError | CodedError): void {
     if (this.closed || this.peerGone) return;
-    if (!this.peerFin && err.code === 'ECONNRESET' && this.finSent && this.finAcked) {
-      // We had finished writing and the peer had acknowledged it, so none of our data can be
-      // lost: a peer that vanishes now looks, as it would over TCP when its process exits and the
-      // kernel closes the socket, like the end of its stream rather than a reset.
-      log('vi %d: peer gone after our FIN was acknowledged: treated as its FIN', this.vi.id);
+    this.stagedBytes = 0;
+    this.stagedWrites = 0;
+    // A peer whose process went away with nothing of ours unread: over TCP its kernel sends FIN.
+    const exitedClean = err.code === 'EOF'
+      // A provider that cannot tell: we had finished writing and the peer acknowledged it, so
+      // none of our data can be lost, and its disappearance reads as the end of its stream.
+      || (err.code === 'ECONNRESET' && (err as ViError).peerUnread === undefined && this.finSent && this.finAcked);
+    if (!this.peerFin && exitedClean) {
+      log('vi %d: peer gone with nothing unread (%s): treated as its FIN', this.vi.id, err.code);
       this.peerFin = true;
+      this.peerFinFirst = !this.finSent;
       this.recvQueue.push(END);
     }
     if (!this.peerFin) {
@@ -421,6 +461,7 @@ export class SoviaConnection implements SoviaConnectionApi {
   /** Pass queued payloads to the reader until it pushes back. */
   private deliver(): void {
     const queue = this.recvQueue;
+    if (this.exiting) return;
     while (!this.paused && queue.length > 0 && !this.closed) {
       if (queue[0] === END) {
         queue.shift();
@@ -432,6 +473,9 @@ export class SoviaConnection implements SoviaConnectionApi {
       const chunk = joinPayloads(packets);
       let accepted = true;
       if (chunk.length > 0) {
+        // Taken before the application sees it: a reader that exits from its 'data' handler
+        // has read everything, so its peer must see end of stream, not a reset.
+        this.vi.markTaken?.(chunk.length);
         this.delivering = true;
         this.resumeDuringDelivery = false;
         try {
@@ -548,7 +592,52 @@ export class SoviaConnection implements SoviaConnectionApi {
     this.post(encodeImmediate(type, value), this.controlBuf, 0, payloadLength, null);
   }
 
+  /**
+   * Combine a small write in place (Vi.stage), if the provider can and nothing is queued ahead of
+   * it. Opening a staged packet takes a credit, as sending it would. False: queue it instead.
+   */
+  private stage(chunk: Buffer): boolean {
+    const vi = this.vi;
+    if (!vi.stage || !this.combine || !this.peerWakeup || this.finRequested || this.sendq.length > 0) return false;
+    // A staged packet is one DATA: never above our chunk size, which our WAKEUP announced.
+    if (this.stagedBytes > 0 && this.stagedBytes + chunk.length > this.params.chunkSize) this.publishStaged();
+    if (this.stagedBytes === 0 && this.credits.sendCredits === 0) return false;
+    try {
+      if (!vi.stage(chunk, 0, chunk.length, encodeImmediate(PacketType.DATA, 0))) {
+        if (this.stagedBytes === 0) return false;
+        this.publishStaged();
+        if (this.credits.sendCredits === 0 || !vi.stage(chunk, 0, chunk.length, encodeImmediate(PacketType.DATA, 0))) return false;
+      }
+    } catch (err) {
+      this.handleBroken(err as ViError);
+      return true;
+    }
+    if (this.stagedBytes === 0) this.credits.consume();
+    this.stagedBytes += chunk.length;
+    this.stagedWrites++;
+    return true;
+  }
+
+  /** Send the staged packet, carrying the credits we owe the peer. */
+  private publishStaged(): void {
+    if (this.stagedBytes === 0) return;
+    const piggy = this.credits.takePending();
+    if (piggy > 0) this.counters.piggybackedAcks++;
+    this.counters.dataPacketsSent++;
+    this.counters.dataBytesSent += this.stagedBytes;
+    if (this.stagedWrites > 1) this.counters.combinedFlushes++;
+    this.stagedBytes = 0;
+    this.stagedWrites = 0;
+    try {
+      this.vi.publishStaged!(encodeImmediate(PacketType.DATA, piggy));
+    } catch (err) {
+      this.handleBroken(err as ViError);
+    }
+  }
+
   private post(imm: number, buf: Uint8Array, offset: number, length: number, seg: Segment | null): void {
+    // Whatever is staged was written before this packet, so it goes first.
+    this.publishStaged();
     let sync: boolean;
     try {
       sync = this.vi.postSend(buf, offset, length, imm);
@@ -571,6 +660,7 @@ export class SoviaConnection implements SoviaConnectionApi {
       this.tickFlushScheduled = false;
       if (this.closed) return;
       this.flushDue = true;
+      this.publishStaged();
       this.pump();
     });
   }
@@ -602,6 +692,8 @@ export class SoviaConnection implements SoviaConnectionApi {
   private terminate(err: CodedError | null, report: boolean): void {
     if (this.closed) return;
     this.closed = true;
+    this.stagedBytes = 0;
+    this.stagedWrites = 0;
     this.closeVi();
     this.recvQueue.length = 0;
     this.sendFifo.length = 0;

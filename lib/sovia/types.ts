@@ -58,6 +58,11 @@ export interface SoviaConnectionApi {
   /** Abortive close: RST to the peer (it gets ECONNRESET), drop everything queued. Idempotent. */
   destroy(): void;
   setNoDelay(noDelay: boolean): void;
+  /**
+   * The process is exiting: push out what write() accepted as far as credits allow, deliver
+   * nothing more. True while output waits for credits the provider may still bring (poll, retry).
+   */
+  drainForExit(): boolean;
   /** Bytes accepted by write() but not yet handed to the provider. */
   readonly pendingBytes: number;
   /** Close-state name (seed 004 figure 11), for debugging and tests. */
