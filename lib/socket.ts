@@ -372,9 +372,9 @@ export class Socket extends net.Socket {
   private releaseConnection(conn: UserConn, reset: boolean): void {
     conn.detached = true;
     if (conn.closed) return;
-    // node reads eagerly, so the kernel holds unread data (and close(2) sends RST) only once the
-    // stream stopped reading at its high-water mark; the engine then holds data the same way.
-    if (reset || this.readableLength >= this.readableHighWaterMark) {
+    // node reads eagerly, so the kernel holds unread data (and close(2) sends RST) once the
+    // stream stopped reading at its high-water mark, or while more has arrived than was read.
+    if (reset || this.readableLength >= this.readableHighWaterMark || conn.engine.holdsUnread()) {
       debug('destroy: reset (%s)', reset ? 'resetAndDestroy' : 'unread data');
       conn.engine.destroy();
       return;

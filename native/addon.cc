@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cq.h"
+#include "pin_library.h"
 #include "rendezvous.h"
 #include "shm_segment.h"
 #include "shm_vi.h"
@@ -294,6 +295,7 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
                         InstanceMethod<&ViWrap::Stage>("stage"),
                         InstanceMethod<&ViWrap::PublishStaged>("publishStaged"),
                         InstanceMethod<&ViWrap::MarkTaken>("markTaken"),
+                        InstanceMethod<&ViWrap::HoldsUnread>("holdsUnread"),
                         InstanceMethod<&ViWrap::Ref>("ref"), InstanceMethod<&ViWrap::Unref>("unref"),
                         InstanceMethod<&ViWrap::Scribble>("scribble"), InstanceMethod<&ViWrap::Close>("close"),
                         InstanceMethod<&ViWrap::Inspect>("inspect")});
@@ -401,6 +403,11 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
     if (!CheckArgs(info, 1, "(bytes)") || !GetUint32(info, 0, "bytes", &bytes)) return info.Env().Undefined();
     if (entry_ && !entry_->closed) entry_->vi->MarkTaken(bytes);
     return info.Env().Undefined();
+  }
+
+  // holdsUnread(): payload arrived that the application has not taken (ShmVi::HoldsUnread).
+  Napi::Value HoldsUnread(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), entry_ && !entry_->closed && entry_->vi->HoldsUnread());
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
@@ -981,6 +988,8 @@ class ConnectRequestWrap : public Napi::ObjectWrap<ConnectRequestWrap> {
 };
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
+  // Worker threads unload addons before libuv runs our handles' close callbacks.
+  via::PinThisLibrary(reinterpret_cast<const void*>(&ViWrap::Define));
   Napi::Function vi = ViWrap::Define(env);
   Napi::Function req = IncomingRequestWrap::Define(env);
   vi_ctor = Napi::Persistent(vi);

@@ -298,7 +298,7 @@ int CompletionQueueCore::Harvest() {
     rec[4] = int32_t(arena_pos_);
     size_t aligned = (size_t(length) + 7) & ~size_t(7);
     arena_pos_ = std::min(arena_size_, arena_pos_ + aligned);
-    e->vi->Consume();
+    e->vi->Consume(length);
     ++n;
     return true;
   };

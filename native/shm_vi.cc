@@ -72,6 +72,20 @@ int ShmVi::PeekStaged(uint32_t* length, uint32_t* imm, const uint8_t** data) {
   return 1;
 }
 
+bool ShmVi::HoldsUnread() const {
+  if (received_bytes_ != taken_) return true;
+  uint32_t tail = own_.header()->comp_tail.value.load(std::memory_order_acquire);
+  uint32_t ready = tail - consumed_;
+  // Garbage (more completions than we posted) is for Peek to report; it holds nothing readable.
+  if (ready > posted_outstanding()) return false;
+  // Completions not consumed yet: acknowledgements carry no payload and are not unread data.
+  for (uint32_t i = 0; i < ready; ++i) {
+    const volatile CompletionEntry* entry = &own_.completions()[(consumed_ + i) % own_.layout.depth];
+    if (entry->length != 0) return true;
+  }
+  return false;
+}
+
 bool ShmVi::PeerTookAll() const {
   return peer_.header()->taken.value.load(std::memory_order_acquire) == sent_bytes_;
 }

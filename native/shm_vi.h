@@ -51,7 +51,14 @@ class ShmVi {
   // Reads the next completion. Returns 1 and fills length/imm/data, 0 if none, or -1 if shared
   // memory failed validation (the caller must break the VI). `data` stays valid until Consume().
   int Peek(uint32_t* length, uint32_t* imm, const uint8_t** data);
-  void Consume() { ++consumed_; }
+  // Done with the completion Peek returned; `length` is its payload, counted as received.
+  void Consume(uint32_t length) {
+    ++consumed_;
+    received_bytes_ += length;
+  }
+  // True while payload has arrived that our application has not taken (MarkTaken): what a
+  // kernel socket holds as unread data, so closing now resets the peer as close(2) would.
+  bool HoldsUnread() const;
   // Doorbell suppression: tell the peer whether to ring us.
   void SetSleeping(bool sleeping);
   // Our application has taken `bytes` more received payload bytes (SegmentHeader::taken).
@@ -106,6 +113,7 @@ class ShmVi {
   uint32_t sent_ = 0;      // sends we wrote into the peer's segment
   uint32_t sent_bytes_ = 0;  // their payload bytes (mod 2^32), compared with the peer's `taken`
   uint32_t taken_ = 0;       // our own `taken`, mirrored into our header
+  uint32_t received_bytes_ = 0;  // payload bytes of the completions we consumed (mod 2^32)
   bool staging_ = false;     // slot sent_ % depth is being filled (a descriptor is claimed)
   uint32_t staged_length_ = 0;
   uint32_t staged_imm_ = 0;

@@ -29,6 +29,7 @@ const quick = args.includes('--quick');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
 
 const PLAN = [
+  ['close-contract', {}],
   ['kill', { count: quick ? 10 : 50, seed: Date.now() % 100000 }],
   ['stop', { stopMs: 5000 }],
   ['server-close', { conns: 100 }],

@@ -152,7 +152,7 @@ describe('sovia close state machine (seed 004 figure 11)', () => {
     expect(err === null || err.code === 'ECONNRESET').to.equal(true);
   });
 
-  it('a broken VI after the peer FIN was delivered is not an error: later writes get EPIPE', async () => {
+  it('a broken VI after the peer FIN was delivered is not an error: the first write is dropped as over TCP, later ones get EPIPE', async () => {
     const { provider, a, b, viA } = connectedPair({ providerOptions: { schedule: 'manual' } });
     await settle(provider);
     const data = patternBuffer(50000, 7);
@@ -165,7 +165,9 @@ describe('sovia close state machine (seed 004 figure 11)', () => {
     await settle(provider);
     expect(b.error).to.equal(null);
     expect(b.closed).to.equal(false);
-    expect((await b.write(Buffer.from('anyone?'))).code).to.equal('EPIPE');
+    // Over TCP the first write after the peer's close is accepted and draws the reset.
+    expect(await b.write(Buffer.from('anyone?'))).to.equal(null);
+    expect((await b.write(Buffer.from('still there?'))).code).to.equal('EPIPE');
     expect(await b.end()).to.equal(null);
     await settle(provider);
     expect(b.closed).to.equal(true);

@@ -85,6 +85,7 @@ export interface NativeVi {
   stage(buf: Uint8Array, offset: number, length: number, imm: number): number;
   publishStaged(imm: number): void;
   markTaken(bytes: number): void;
+  holdsUnread(): boolean;
   scribble(which: 'own' | 'peer', seed: number): void;
   inspect(): ViInspection | Record<string, never>;
   ref(): void;

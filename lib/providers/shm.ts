@@ -127,6 +127,10 @@ class ShmVi implements Vi {
     this.native.markTaken(bytes);
   }
 
+  holdsUnread(): boolean {
+    return this.native.holdsUnread();
+  }
+
   private sendError(status: number, length: number): ViError {
     switch (status) {
       case SEND_TOO_LONG:

@@ -101,6 +101,12 @@ export interface Vi {
    * peer tell "exited with nothing unread" (EOF) from "exited with unread data" (ECONNRESET).
    */
   markTaken?(bytes: number): void;
+  /**
+   * Optional (with `markTaken`): payload has arrived, in the provider or already handed to the
+   * owner, that the application has not taken. Closing then resets the peer, as close(2) does
+   * on a kernel socket whose receive buffer is not empty.
+   */
+  holdsUnread?(): boolean;
   /** Memory the provider can send from without registering it again (for small-write copies). */
   allocSendBuffer(size: number): Buffer;
   /** How this VI's completions should be waited for (the provider combines the VIs of one CQ). */

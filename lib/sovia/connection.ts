@@ -98,6 +98,11 @@ export class SoviaConnection implements SoviaConnectionApi {
   private endDelivered = false;
   /** The VI broke after the peer's FIN: not an error, but nothing more can be sent. */
   private peerGone = false;
+  /**
+   * Over TCP a host learns that its peer's socket is gone only from the reset its next segment
+   * draws: that write succeeds (its bytes are dropped) and only later ones fail with EPIPE.
+   */
+  private resetDrawn = false;
   private closed = false;
   private viClosed = false;
   private readonly endCallbacks: WriteCallback[] = [];
@@ -187,6 +192,12 @@ export class SoviaConnection implements SoviaConnectionApi {
   }
 
   write(chunk: Buffer, cb: WriteCallback): void {
+    if (this.peerGone && !this.closed && !this.finRequested && !this.resetDrawn) {
+      this.resetDrawn = true;
+      this.callbacks.push({ cb, err: null });
+      this.pump();
+      return;
+    }
     if (this.closed || this.finRequested || this.peerGone) {
       process.nextTick(cb, codedError('EPIPE', 'This socket has been ended by the other party or closed'));
       return;
@@ -291,6 +302,14 @@ export class SoviaConnection implements SoviaConnectionApi {
     this.sendData();
     this.maybeSendFin();
     return !this.closed && !this.peerGone && this.sendq.length > 0;
+  }
+
+  holdsUnread(): boolean {
+    // Until the peer's WAKEUP is processed, what the provider holds is that WAKEUP (protocol, not
+    // data; a DATA right behind it is the rare race that TCP would lose to as well).
+    if (this.closed || !this.peerWakeup) return false;
+    if (this.recvQueue.some((item) => item !== END && item.length > 0)) return true;
+    return this.vi.holdsUnread?.() ?? false;
   }
 
   // ---------------------------------------------------------------- VI events
@@ -424,6 +443,7 @@ export class SoviaConnection implements SoviaConnectionApi {
     const maybeLost = !allAcknowledged
       && (this.sendq.length > 0 || this.writes.length > 0 || this.sendFifo.some((seg) => seg !== null));
     const outcome = maybeLost ? codedError('EPIPE', 'The peer is gone: ' + (err.message || err.code)) : null;
+    this.resetDrawn = maybeLost; // what we had in flight drew the reset already
     for (const seg of this.sendFifo.splice(0)) if (seg) this.sendq.completed(seg);
     this.sendq.clear();
     for (const r of this.writes.drain(outcome)) this.callbacks.push({ cb: r.cb, err: r.error });
@@ -563,7 +583,9 @@ export class SoviaConnection implements SoviaConnectionApi {
   }
 
   private releaseWrites(): void {
-    const released: WriteRecord[] = this.writes.release(this.sendq.bytesPosted, this.sendq.segmentsPosted);
+    // Until the peer's WAKEUP nothing is in the transport: a write callback then would promise
+    // bytes that a process killed (or a worker terminated) right after it would lose.
+    const released: WriteRecord[] = this.writes.release(this.sendq.bytesPosted, this.sendq.segmentsPosted, this.peerWakeup);
     for (const r of released) this.callbacks.push({ cb: r.cb, err: r.error });
   }
 

@@ -63,6 +63,11 @@ export interface SoviaConnectionApi {
    * nothing more. True while output waits for credits the provider may still bring (poll, retry).
    */
   drainForExit(): boolean;
+  /**
+   * True while payload has arrived that the application has not been given (queued here, or
+   * still in the provider): what a kernel socket holds as unread data when it is closed.
+   */
+  holdsUnread(): boolean;
   /** Bytes accepted by write() but not yet handed to the provider. */
   readonly pendingBytes: number;
   /** Close-state name (seed 004 figure 11), for debugging and tests. */

@@ -48,13 +48,19 @@ export class WriteTracker {
     this.records.push({ cb, bytesMark: 0, segmentsMark: 0, copied: false, ready: true, error });
   }
 
-  /** Remove and return, in order, the records whose callbacks may run now. */
-  release(bytesPosted: number, segmentsPosted: number): WriteRecord[] {
+  /**
+   * Remove and return, in order, the records whose callbacks may run now. `budgetOpen` false:
+   * no copy runs ahead of what was posted (before the peer's WAKEUP nothing can be posted, and a
+   * callback must not claim the transport holds bytes that only this process's memory does).
+   */
+  release(bytesPosted: number, segmentsPosted: number, budgetOpen = true): WriteRecord[] {
+    const byteBudget = budgetOpen ? this.byteBudget : 0;
+    const segmentBudget = budgetOpen ? this.segmentBudget : 0;
     let n = 0;
     while (n < this.records.length) {
       const r = this.records[n];
       const ok = r.ready || r.error !== null
-        || (r.copied && r.bytesMark - bytesPosted <= this.byteBudget && r.segmentsMark - segmentsPosted <= this.segmentBudget);
+        || (r.copied && r.bytesMark - bytesPosted <= byteBudget && r.segmentsMark - segmentsPosted <= segmentBudget);
       if (!ok) break;
       n++;
     }

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "../pin_library.h"
 #include "memory.h"
 #include "testing_binding.h"
 #include "wire.h"
@@ -866,6 +867,8 @@ Napi::Value Attrs(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Worker threads unload addons before libuv runs our handles' close callbacks.
+  PinThisLibrary(reinterpret_cast<const void*>(&Attrs));
   exports.Set("compiledIn", true);
   exports.Set("devices", Napi::Function::New(env, Devices));
   exports.Set("attrs", Napi::Function::New(env, Attrs));
