@@ -7,7 +7,7 @@
  *      (DESIGN.md goal: <= 1 x TCP). One connection at a time; the server writes one byte on accept,
  *      the client destroys on receipt; timed from connect() to the client's 'close'.
  *   2. 4-byte ping-pong: via-net sockets vs two raw SoviaConnections over the same provider
- *      (goal: facade latency <= raw + 1.5 us). Half the round trip, as in seed 004 figure 2.
+ *      (goal: facade latency <= raw + 1.5 us). Half the round trip, as in the SOVIA paper figure 2.
  *
  * Usage: node benchmarks/facade-overhead.js [--transport shm|memory] [--connects N] [--pings N] [--json]
  * Needs a build (npm run build:ts). Figures are medians over 5 trials; quote them as ratios.

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * `npm run bench`: NetPIPE-style comparison of node:net and via-net (seed 003, seed 004 §3.2).
+ * `npm run bench`: NetPIPE-style comparison of node:net and via-net (ETHOM paper, the SOVIA paper §3.2).
  * Latency (half ping-pong round trip), streaming bandwidth, 64 B message rate, connect cost and
  * CPU per GB, for every transport in benchmarks/transports/, each as a median over interleaved
  * trials and as a ratio to node:net TCP measured in the same run. Writes

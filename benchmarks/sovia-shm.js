@@ -9,7 +9,7 @@
  * holds its connection only during its own block, so a busy-polling configuration cannot slow
  * its neighbours. Every figure is the median over trials.
  *
- * - latency: ping-pong of m bytes, half the round trip (seed 004 figure 2);
+ * - latency: ping-pong of m bytes, half the round trip (SOVIA paper figure 2);
  * - bandwidth: m-byte writes back to back (a writer that respects backpressure), then a 1-byte
  *   acknowledgement from the receiver.
  * The timed loops read no clock per message, log nothing and make no IPC.

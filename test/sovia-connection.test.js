@@ -9,7 +9,7 @@ const { SoviaConnection, recvDepthFor, encodeImmediate, PacketType, PRESET_NAMES
 
 const tick = () => new Promise((resolve) => process.nextTick(resolve));
 
-describe('sovia close state machine (seed 004 figure 11)', () => {
+describe('sovia close state machine (SOVIA paper figure 11)', () => {
   it('active close, then passive close: FIN_WAIT_1 -> FIN_WAIT_2 ... CLOSE_WAIT -> LAST_ACK -> CLOSED', async () => {
     const { provider, a, b } = connectedPair({ providerOptions: { schedule: 'manual' } });
     expect(a.conn.state).to.equal('WAKEUP_SENT');

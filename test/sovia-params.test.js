@@ -56,7 +56,7 @@ describe('sovia params', () => {
     expect(resolveParams(undefined, {})).to.deep.equal({ ...DEFAULT_PARAMS });
   });
 
-  it('implements the paper presets (seed 004 table 4)', () => {
+  it('implements the paper presets (SOVIA paper table 4)', () => {
     const pick = (p) => [p.window, p.ackThreshold, p.combine];
     expect(pick(resolveParams({ preset: 'BASE' }, {}))).to.deep.equal([1, 1, false]);
     expect(pick(resolveParams({ preset: 'FLOWCNTL' }, {}))).to.deep.equal([32, 1, false]);

@@ -124,7 +124,7 @@ function formatSummary(report) {
   }
   out.push(table(rows));
   out.push('');
-  out.push('Throughput model BW(L) = L / (alpha*L + beta) (seed 001), fitted to each bandwidth curve:');
+  out.push('Throughput model BW(L) = L / (alpha*L + beta) (LAN-emulation comparison paper), fitted to each bandwidth curve:');
   const fitRows = [['transport', 'alpha (ns/byte)', 'beta (µs/message)', 'asymptote', 'rms rel. error']];
   for (const r of report.results) {
     const f = r.fit;

@@ -1,5 +1,5 @@
 'use strict';
-/** Small statistics: medians over trials, and the throughput model fit of seed 001. */
+/** Small statistics: medians over trials, and the throughput model fit of the LAN-emulation comparison paper. */
 
 function median(values) {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -9,7 +9,7 @@ function median(values) {
 }
 
 /**
- * Fit BW(L) = L / (alpha*L + beta) (seed 001, eq. 8) to measured points by least squares on the
+ * Fit BW(L) = L / (alpha*L + beta) (LAN-emulation comparison paper, eq. 8) to measured points by least squares on the
  * linear form 1/BW = alpha + beta * (1/L).
  *
  * Each point is weighted by BW^2, i.e. the fit minimises the *relative* error of 1/BW. Unweighted,

@@ -1,7 +1,7 @@
 'use strict';
 /**
  * via-net over its shm provider (the software VIA emulator), one entry per poll mode and one per
- * SOVIA configuration of seed 004 (BASE, FLOWCNTL, DACKS, COMBINE).
+ * SOVIA configuration of the SOVIA paper (BASE, FLOWCNTL, DACKS, COMBINE).
  *
  * These need the compiled facade (dist/index.js) and a working shm path. A missing dist is found
  * here, before any process starts; a connect that fails (no native addon, no shm listener, a
@@ -36,7 +36,7 @@ function definitions() {
   for (const preset of PRESETS) {
     defs.push({
       name: `via-shm-${preset}`,
-      description: `via-net, shm provider, SOVIA preset ${preset} (seed 004)`,
+      description: `via-net, shm provider, SOVIA preset ${preset} (SOVIA paper)`,
       module: __filename,
       options: { sovia: { preset } },
       unavailableReason: distMissing,

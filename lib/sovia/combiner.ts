@@ -1,7 +1,7 @@
 /**
  * The outgoing byte stream of one connection, as a queue of segments (future DATA packets).
  *
- * Conditional sender-side buffering (seed 004 section 4.1): writes up to copyThreshold are copied
+ * Conditional sender-side buffering (SOVIA paper section 4.1): writes up to copyThreshold are copied
  * into registered send buffers, so the caller's buffer is free at once; larger writes are sent
  * from the caller's memory, split into chunkSize pieces.
  *

@@ -1,5 +1,5 @@
 /**
- * One SOVIA connection over one VI (seed 004 section 4): the state machine that ties the packet
+ * One SOVIA connection over one VI (SOVIA paper section 4): the state machine that ties the packet
  * encoding, the credit ledger, the send queue (copying and combining) and the close handshake
  * together. It knows nothing of the provider under the VI.
  *

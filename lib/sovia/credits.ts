@@ -1,5 +1,5 @@
 /**
- * Credit accounting for one SOVIA connection (seed 004 section 4.2), both directions.
+ * Credit accounting for one SOVIA connection (SOVIA paper section 4.2), both directions.
  *
  * Sending: one credit per DATA packet the peer has a descriptor for. The peer's WAKEUP grants w
  * (its window); each DATA spends one; credits come back piggybacked on the peer's DATA/FIN or in

@@ -1,4 +1,4 @@
-/** The SOVIA protocol engine (seed 004 section 4). Provider-independent. */
+/** The SOVIA protocol engine (SOVIA paper section 4). Provider-independent. */
 export { SoviaConnection } from './connection';
 export {
   DEFAULT_PARAMS,

@@ -1,5 +1,5 @@
 /**
- * The 32-bit immediate that travels with every SOVIA packet (seed 004 section 4.2):
+ * The 32-bit immediate that travels with every SOVIA packet (SOVIA paper section 4.2):
  * the top 3 bits are the packet type, the low 29 bits its value.
  * - DATA, ACK, FIN: the value is the number of piggybacked credits (acknowledged DATA packets).
  * - WAKEUP: the value is the sender's receive window w.

@@ -1,5 +1,5 @@
 /**
- * SOVIA parameters: defaults, the paper's presets (seed 004 table 4), environment overrides and
+ * SOVIA parameters: defaults, the paper's presets (SOVIA paper table 4), environment overrides and
  * validation. Precedence, lowest first: defaults < preset < environment < explicit options.
  */
 import type { PollMode } from '../providers/types';

@@ -1,5 +1,5 @@
 /**
- * The public surface of the SOVIA protocol engine (seed 004, section 4), as the facade sees it.
+ * The public surface of the SOVIA protocol engine (SOVIA paper, section 4), as the facade sees it.
  * The engine runs one connection over one provider VI and knows nothing of which provider it is.
  */
 import type { PollMode } from '../providers/types';
@@ -70,7 +70,7 @@ export interface SoviaConnectionApi {
   holdsUnread(): boolean;
   /** Bytes accepted by write() but not yet handed to the provider. */
   readonly pendingBytes: number;
-  /** Close-state name (seed 004 figure 11), for debugging and tests. */
+  /** Close-state name (SOVIA paper figure 11), for debugging and tests. */
   readonly state: string;
   /** Protocol counters, for benchmarks and tests (optional: added after the first version). */
   readonly stats?: SoviaStats;

@@ -1,5 +1,5 @@
 // Registered memory of the verbs provider: fixed pools of slots (receive buffers, send copies),
-// and the registration cache for large user buffers (seed 004 section 4.1: registering costs far
+// and the registration cache for large user buffers (the SOVIA paper section 4.1: registering costs far
 // more than copying a small message, so small sends are copied into a pool slot and only large
 // buffers are registered, once, and kept registered while they are reused).
 #pragma once

@@ -3,6 +3,10 @@
 // the peer is the client on even rounds and the server on odd ones. The survivor must see
 // 'error' (ECONNRESET) then 'close' within 100 ms of the kill, and what it received must be an
 // exact prefix of what the peer sent (nothing duplicated, reordered or invented).
+// ECONNRESET is what node:net shows here too: we stream to the victim without pause, so when it
+// dies it always has data of ours unread (a kernel sends RST for that). The deterministic cases,
+// where the victim has read everything and TCP shows end of stream instead, are the close-contract
+// table (test/close-contract), which runs each one over node:net and via-net.
 const { via, spawnPeer, within, sleep, prng, listen, connected, row } = require('../common');
 const { pump, receive, watch } = require('../transfer');
 
