@@ -34,3 +34,61 @@ describe('close contract: node:net and via-net end every exit/kill scenario the 
     });
   }
 });
+
+describe('close contract: a connector that goes away before it took the server\'s first packet', function () {
+  this.timeout(30000);
+  const path = require('node:path');
+  const { PeerProcess } = require('./helpers/peer-process');
+  const viaNet = require('../dist');
+  let peer = null;
+
+  before(function () {
+    if (require('../dist/providers/shm').shmUnavailableReason()) this.skip();
+  });
+  afterEach(async () => {
+    if (peer) await peer.kill();
+    peer = null;
+  });
+
+  // Over TCP the server's kernel has nothing of ours unread (it never read), so the close reads
+  // as end of stream. Over shm the only thing unread is the server engine's WAKEUP: protocol,
+  // not data, so it must read the same and not crash a server with no 'error' listener.
+  it("a raw shm VI closes without taking the server's WAKEUP: the server's socket ends like TCP's", async () => {
+    const serverEvents = async (lib, connectAndVanish) => {
+      const events = [];
+      const server = lib.createServer((sock) => {
+        for (const e of ['end', 'finish', 'close']) sock.on(e, () => events.push(e));
+        sock.resume();
+        const emit = sock.emit;
+        sock.emit = function (name, ...rest) {
+          if (name === 'error') events.push(`error:${rest[0] && rest[0].code}`);
+          return emit.call(this, name, ...rest);
+        };
+        sock.on('close', () => server.close());
+      });
+      server.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      const closed = new Promise((resolve) => server.once('close', resolve));
+      // No 'error' listener: an 'error' would be an uncaught exception, which fails the test.
+      await connectAndVanish(server.address().port);
+      await closed;
+      return events;
+    };
+    const overTcp = await serverEvents(require('node:net'), async (port) => {
+      const sock = require('node:net').connect({ port, host: '127.0.0.1' });
+      await new Promise((resolve) => sock.once('connect', resolve));
+      sock.destroy();
+    });
+    const overShm = await serverEvents(viaNet, async (port) => {
+      peer = new PeerProcess(path.join(__dirname, 'helpers', 'raw-peer.js'));
+      await peer.ready;
+      // What a via-net client sends (lib/transport/addresses.ts), so the server takes it.
+      const payload = JSON.stringify({ v: 1, targets: [{ address: '127.0.0.1' }], port, localPort: 40000 });
+      const { results } = await peer.call('connect', { name: `tcp:${port}`, labels: ['a'], payload });
+      expect(results[0].ok, JSON.stringify(results)).to.equal(true);
+      await peer.call('close', { label: 'a' });
+    });
+    expect(overTcp).to.deep.equal(['end', 'finish', 'close']);
+    expect(overShm).to.deep.equal(overTcp);
+  });
+});

@@ -417,10 +417,13 @@ export class SoviaConnection implements SoviaConnectionApi {
    */
   private handleBroken(err: ViError | CodedError): void {
     if (this.closed || this.peerGone) return;
+    // Only our WAKEUP unread (the peer went before it took it): protocol, not data, so nothing
+    // of the byte stream was left unread.
+    const onlyWakeupUnread = (err as ViError).peerUnread === true && this.counters.dataBytesSent === 0 && this.stagedBytes === 0;
     this.stagedBytes = 0;
     this.stagedWrites = 0;
     // A peer whose process went away with nothing of ours unread: over TCP its kernel sends FIN.
-    const exitedClean = err.code === 'EOF'
+    const exitedClean = err.code === 'EOF' || onlyWakeupUnread
       // A provider that cannot tell: we had finished writing and the peer acknowledged it, so
       // none of our data can be lost, and its disappearance reads as the end of its stream.
       || (err.code === 'ECONNRESET' && (err as ViError).peerUnread === undefined && this.finSent && this.finAcked);
