@@ -18,6 +18,7 @@ import { planConnect } from './transport/plan';
 import { attemptUserLevel, AttemptHandle, AttemptResult, paramsForProviders } from './transport/attempt';
 import { AddressInfoLike, familyOf, Target } from './transport/addresses';
 import { loadSovia } from './transport/providers';
+import { parseOnread, UserBufferReader, type OnreadOption } from './onread';
 import { drainOnExit } from './exit-drain';
 
 const debug = createDebug('via-net:facade');
@@ -57,6 +58,8 @@ interface UserConn {
   detached: boolean;
   endCalled: boolean;
   linger: NodeJS.Timeout | null;
+  /** With the onread option: hands data to the caller's buffer instead of 'data'. */
+  reader: UserBufferReader | null;
 }
 
 /** Per-socket via-net state; absent (or `userLevel` false) means a plain TCP socket. */
@@ -75,6 +78,8 @@ interface ViaState {
   refed: boolean;
   /** resetAndDestroy() was called: RST instead of FIN. */
   reset: boolean;
+  /** The onread option (null without it). */
+  onread: OnreadOption | null;
 }
 
 const kVia = Symbol('via-net.socket');
@@ -95,6 +100,7 @@ function stateOf(socket: Socket): ViaState {
       peername: null,
       refed: true,
       reset: false,
+      onread: null,
     };
     holder[kVia] = st;
   }
@@ -132,11 +138,13 @@ export function validateSocketOptions(options: unknown): TransportSetting | unde
 /** The via-net part of construction, after net.Socket's own constructor ran. */
 export function initSocket(socket: Socket, options: unknown, setting: TransportSetting | undefined): void {
   const sovia = typeof options === 'object' && options !== null ? (options as ViaSocketOptions).sovia : undefined;
+  const onread = parseOnread(options);
   // Plain sockets (e.g. every TCP connection a server accepts) carry no via-net state at all.
-  if (setting === undefined && sovia === undefined) return;
+  if (setting === undefined && sovia === undefined && onread === null) return;
   const st = stateOf(socket);
   st.setting = setting;
   st.soviaOptions = sovia;
+  st.onread = onread;
 }
 
 export class Socket extends net.Socket {
@@ -288,6 +296,19 @@ export class Socket extends net.Socket {
 
   // ---- Duplex internals: the engine when attached, node's handle code otherwise ----
 
+  /** With onread, pausing stops the reads into the caller's buffer (as node's does for its handle). */
+  override pause(): this {
+    const conn = peekState(this)?.conn;
+    if (conn?.reader && !conn.detached) conn.reader.pause();
+    return super.pause();
+  }
+
+  override resume(): this {
+    const conn = peekState(this)?.conn;
+    if (conn?.reader && !conn.detached && !conn.closed && conn.reader.resume()) conn.engine.resumeReading();
+    return super.resume();
+  }
+
   override _read(n: number): void {
     const conn = peekState(this)?.conn;
     if (conn) {
@@ -380,10 +401,10 @@ export class Socket extends net.Socket {
       return;
     }
     conn.vi.unref();
-    if (!conn.endCalled) {
-      conn.endCalled = true;
-      conn.engine.end();
-    }
+    // close(2), not shutdown(2): a peer that still had data for us gets ECONNRESET. (After an
+    // earlier end() the FIN may be out already; data arriving later resets the peer, in onData.)
+    conn.endCalled = true;
+    conn.engine.endAndClose();
     conn.engine.resumeReading();
     conn.linger = setTimeout(() => {
       conn.linger = null;
@@ -493,7 +514,15 @@ export function attachEngine(
   st.peername = peername;
   self._peername = null;
   if (!st.refed) vi.unref();
-  const conn: UserConn = { engine: null as unknown as SoviaConnectionApi, vi, closed: false, detached: false, endCalled: false, linger: null };
+  const conn: UserConn = {
+    engine: null as unknown as SoviaConnectionApi,
+    vi,
+    closed: false,
+    detached: false,
+    endCalled: false,
+    linger: null,
+    reader: st.onread ? new UserBufferReader(st.onread, (n) => (self[kBytesRead as symbol] += n)) : null,
+  };
   let untrack = (): void => {};
   const finished = (): void => {
     untrack();
@@ -509,8 +538,9 @@ export function attachEngine(
         if (chunk.length > 0) conn.engine.destroy();
         return true;
       }
-      self[kBytesRead as symbol] += chunk.length;
       self._unrefTimer();
+      if (conn.reader) return conn.reader.deliver(chunk);
+      self[kBytesRead as symbol] += chunk.length;
       return socket.push(chunk);
     },
     onEnd(): void {

@@ -296,6 +296,8 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
                         InstanceMethod<&ViWrap::PublishStaged>("publishStaged"),
                         InstanceMethod<&ViWrap::MarkTaken>("markTaken"),
                         InstanceMethod<&ViWrap::HoldsUnread>("holdsUnread"),
+                        InstanceMethod<&ViWrap::PeerTookAll>("peerTookAll"),
+                        InstanceMethod<&ViWrap::Abort>("abort"),
                         InstanceMethod<&ViWrap::Ref>("ref"), InstanceMethod<&ViWrap::Unref>("unref"),
                         InstanceMethod<&ViWrap::Scribble>("scribble"), InstanceMethod<&ViWrap::Close>("close"),
                         InstanceMethod<&ViWrap::Inspect>("inspect")});
@@ -408,6 +410,18 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
   // holdsUnread(): payload arrived that the application has not taken (ShmVi::HoldsUnread).
   Napi::Value HoldsUnread(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), entry_ && !entry_->closed && entry_->vi->HoldsUnread());
+  }
+
+  // peerTookAll(): the peer's application took every payload byte we sent (ShmVi::PeerTookAll).
+  Napi::Value PeerTookAll(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), entry_ && !entry_->closed && entry_->vi->PeerTookAll());
+  }
+
+  // abort(): break the VI as a reset (the peer is told, by a BREAK, that it was closed), before
+  // close(). A plain close reads at the peer as a hang-up, which may be end of stream.
+  Napi::Value Abort(const Napi::CallbackInfo& info) {
+    if (entry_ && !entry_->closed) entry_->Break(BreakReason::kLocalClose);
+    return info.Env().Undefined();
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {

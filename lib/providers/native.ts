@@ -86,6 +86,8 @@ export interface NativeVi {
   publishStaged(imm: number): void;
   markTaken(bytes: number): void;
   holdsUnread(): boolean;
+  peerTookAll(): boolean;
+  abort(): void;
   scribble(which: 'own' | 'peer', seed: number): void;
   inspect(): ViInspection | Record<string, never>;
   ref(): void;

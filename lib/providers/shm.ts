@@ -131,6 +131,14 @@ class ShmVi implements Vi {
     return this.native.holdsUnread();
   }
 
+  peerTookAll(): boolean {
+    return this.native.peerTookAll();
+  }
+
+  abort(): void {
+    this.native.abort();
+  }
+
   private sendError(status: number, length: number): ViError {
     switch (status) {
       case SEND_TOO_LONG:

@@ -107,6 +107,13 @@ export interface Vi {
    * on a kernel socket whose receive buffer is not empty.
    */
   holdsUnread?(): boolean;
+  /** Optional (with `markTaken`): the peer's application took every payload byte we sent. */
+  peerTookAll?(): boolean;
+  /**
+   * Optional: break the VI as a reset before `close()`, so the peer sees ECONNRESET even where
+   * a plain close would read as end of stream (a peer that took everything we sent).
+   */
+  abort?(): void;
   /** Memory the provider can send from without registering it again (for small-write copies). */
   allocSendBuffer(size: number): Buffer;
   /** How this VI's completions should be waited for (the provider combines the VIs of one CQ). */

@@ -11,7 +11,7 @@
 import createDebug from 'debug';
 import type { Vi, ViError, ViHandler } from '../providers/types';
 import type { SoviaConnectionApi, SoviaEvents, SoviaParams, SoviaStats, WriteCallback } from './types';
-import { encodeImmediate, immediateType, immediateValue, PacketType, packetTypeName } from './packet';
+import { encodeImmediate, FIN_CLOSED, immediateType, immediateValue, PacketType, packetTypeName } from './packet';
 import { recvDepthFor, validateParams } from './params';
 import { CreditLedger } from './credits';
 import { Segment, SendBufferPool, SendQueue } from './combiner';
@@ -103,6 +103,8 @@ export class SoviaConnection implements SoviaConnectionApi {
    * draws: that write succeeds (its bytes are dropped) and only later ones fail with EPIPE.
    */
   private resetDrawn = false;
+  /** endAndClose(): our FIN carries FIN_CLOSED. */
+  private closeWithFin = false;
   private closed = false;
   private viClosed = false;
   private readonly endCallbacks: WriteCallback[] = [];
@@ -262,17 +264,15 @@ export class SoviaConnection implements SoviaConnectionApi {
     this.pump();
   }
 
+  endAndClose(): void {
+    this.closeWithFin = true;
+    this.end();
+  }
+
   destroy(): void {
     if (this.closed) return;
     log('vi %d: destroy in state %s', this.vi.id, this.state);
-    if (this.peerWakeup && !this.viClosed) {
-      try {
-        this.vi.postSend(this.controlBuf, 0, 0, encodeImmediate(PacketType.RST, 0));
-        this.counters.controlPacketsSent++;
-      } catch {
-        // The VI is already broken: the peer learns of it from the provider.
-      }
-    }
+    this.sendReset();
     this.terminate(codedError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'), false);
   }
 
@@ -364,9 +364,17 @@ export class SoviaConnection implements SoviaConnectionApi {
         this.counters.acksReceived++;
         this.repostPending++;
         break;
-      case PacketType.FIN:
+      case PacketType.FIN: {
         if (this.peerFin) return this.protocolError('second FIN');
-        if (!this.credits.receive(value)) return this.protocolError('FIN returned more credits than outstanding');
+        if (!this.credits.receive(value & ~FIN_CLOSED)) return this.protocolError('FIN returned more credits than outstanding');
+        // The peer closed its socket (close(2), not shutdown(2)) while data of ours was unread
+        // or still to come: over TCP its kernel answers that with RST.
+        if ((value & FIN_CLOSED) !== 0 && this.peerMissedData()) {
+          log('vi %d: peer closed with our data unread: reset', this.vi.id);
+          this.sendReset();
+          this.terminate(codedError('ECONNRESET', 'Connection reset by peer'), true);
+          return;
+        }
         this.peerFin = true;
         this.peerFinFirst = !this.finSent;
         this.repostPending++;
@@ -377,6 +385,7 @@ export class SoviaConnection implements SoviaConnectionApi {
         if (this.closed) return;
         this.postControl(PacketType.FINACK, 0, 0);
         break;
+      }
       case PacketType.FINACK:
         if (!this.finSent || this.finAcked) return this.protocolError('unexpected FINACK');
         this.finAcked = true;
@@ -572,8 +581,8 @@ export class SoviaConnection implements SoviaConnectionApi {
     const piggy = this.credits.takePending();
     if (piggy > 0) this.counters.piggybackedAcks++;
     this.finSent = true;
-    log('vi %d: FIN sent, state %s', this.vi.id, this.state);
-    this.postControl(PacketType.FIN, piggy, 0);
+    log('vi %d: FIN%s sent, state %s', this.vi.id, this.closeWithFin ? ' (closed)' : '', this.state);
+    this.postControl(PacketType.FIN, piggy | (this.closeWithFin ? FIN_CLOSED : 0), 0);
     for (const cb of this.endCallbacks.splice(0)) this.callbacks.push({ cb, err: null });
   }
 
@@ -694,14 +703,39 @@ export class SoviaConnection implements SoviaConnectionApi {
 
   private protocolError(message: string): void {
     log('vi %d: protocol violation: %s', this.vi.id, message);
-    if (!this.viClosed) {
-      try {
-        this.vi.postSend(this.controlBuf, 0, 0, encodeImmediate(PacketType.RST, 0));
-      } catch {
-        // already broken
-      }
-    }
+    this.sendReset(true);
     this.terminate(codedError('EPROTO', `SOVIA protocol violation by the peer: ${message}`), true);
+  }
+
+  /**
+   * Tell the peer we reset the connection (it gets ECONNRESET); terminate() follows. Before the
+   * peer's WAKEUP it may have no descriptor for an RST: the provider breaks the VI as a reset
+   * instead where it can (or the peer would read our going away as end of stream), and only a
+   * protocol violation risks the RST anyway.
+   */
+  private sendReset(evenBeforeWakeup = false): void {
+    if (this.viClosed) return;
+    if (!this.peerWakeup && this.vi.abort) {
+      this.vi.abort();
+      return;
+    }
+    if (!this.peerWakeup && !evenBeforeWakeup) return;
+    try {
+      this.vi.postSend(this.controlBuf, 0, 0, encodeImmediate(PacketType.RST, 0));
+      this.counters.controlPacketsSent++;
+    } catch {
+      // The VI is already broken: the peer learns of it from the provider.
+    }
+  }
+
+  /**
+   * Data of ours the peer never took: still queued or staged here, or sent but not taken by its
+   * application (where the provider can tell; otherwise sent and not yet completed).
+   */
+  private peerMissedData(): boolean {
+    if (this.sendq.length > 0 || this.stagedBytes > 0) return true;
+    if (this.vi.peerTookAll) return !this.vi.peerTookAll();
+    return this.sendFifo.some((seg) => seg !== null);
   }
 
   private closeVi(): void {

@@ -4,6 +4,8 @@
  * - DATA, ACK, FIN: the value is the number of piggybacked credits (acknowledged DATA packets).
  * - WAKEUP: the value is the sender's receive window w.
  * - FINACK, RST: the value is 0.
+ * - FIN: bit 28 of the value (FIN_CLOSED) says the sender closed its socket and reads nothing
+ *   more, as close(2) does, rather than only ending its output as shutdown(2) does.
  */
 export const PacketType = {
   DATA: 0,
@@ -19,6 +21,8 @@ export type PacketTypeValue = (typeof PacketType)[keyof typeof PacketType];
 export const TYPE_SHIFT = 29;
 /** Largest value the low 29 bits can carry. */
 export const MAX_VALUE = (1 << TYPE_SHIFT) - 1;
+/** FIN value flag (credits never come near it: a window is at most 4096). */
+export const FIN_CLOSED = 1 << 28;
 
 const TYPE_NAMES = ['DATA', 'ACK', 'WAKEUP', 'FIN', 'FINACK', 'RST', 'TYPE6', 'TYPE7'];
 

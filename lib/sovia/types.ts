@@ -55,6 +55,11 @@ export interface SoviaConnectionApi {
   resumeReading(): void;
   /** Half-close: deliver every queued byte, then FIN. `cb` runs when FIN has been posted. */
   end(cb?: WriteCallback): void;
+  /**
+   * Full close with nothing unread (close(2) rather than shutdown(2)): as end(), and the FIN says
+   * we read nothing more, so a peer that still had data for us sees ECONNRESET, not end of stream.
+   */
+  endAndClose(): void;
   /** Abortive close: RST to the peer (it gets ECONNRESET), drop everything queued. Idempotent. */
   destroy(): void;
   setNoDelay(noDelay: boolean): void;

@@ -100,7 +100,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             volatile uint8_t sink = 0;
             for (uint32_t i = 0; i < length; ++i) sink ^= slot[i];
             (void)sink;
-            vi.Consume();
+            vi.Consume(length);
+            (void)vi.HoldsUnread();
+            (void)vi.PeerTookAll();
           } else if (r < 0) {
             vi.MarkBroken(via::BreakReason::kCorrupt);
           }
