@@ -60,6 +60,18 @@ interface UserConn {
   linger: NodeJS.Timeout | null;
   /** With the onread option: hands data to the caller's buffer instead of 'data'. */
   reader: UserBufferReader | null;
+  /** The engine delivers (not paused): like a TCP handle that is reading, it holds the loop. */
+  reading: boolean;
+}
+
+/**
+ * libuv keeps the loop alive for a ref'd handle only while it is active (reading, here): a
+ * paused connection lets its process exit, as node's test-net-connect-paused-connection expects.
+ */
+function holdLoop(st: ViaState, conn: UserConn): void {
+  if (conn.detached || conn.closed) return;
+  if (st.refed && conn.reading) conn.vi.ref();
+  else conn.vi.unref();
 }
 
 /** Per-socket via-net state; absent (or `userLevel` false) means a plain TCP socket. */
@@ -189,6 +201,9 @@ export class Socket extends net.Socket {
       self._handle = null;
       self._peername = null;
       self._sockname = null;
+      // Node counts per handle, and a socket connected again gets a new one: start from zero.
+      self[kBytesRead as symbol] = 0;
+      self[kBytesWritten as symbol] = 0;
       self._undestroy();
     }
     this.resetConnectionState(st);
@@ -453,7 +468,7 @@ export class Socket extends net.Socket {
     const st = peekState(this);
     if (st) st.refed = true;
     if (st?.userLevel) {
-      if (st.conn && !st.conn.detached) st.conn.vi.ref();
+      if (st.conn) holdLoop(st, st.conn);
       return this;
     }
     return super.ref();
@@ -463,7 +478,7 @@ export class Socket extends net.Socket {
     const st = peekState(this);
     if (st) st.refed = false;
     if (st?.userLevel) {
-      st.conn?.vi.unref();
+      if (st.conn) holdLoop(st, st.conn);
       return this;
     }
     return super.unref();
@@ -522,6 +537,7 @@ export function attachEngine(
     endCalled: false,
     linger: null,
     reader: st.onread ? new UserBufferReader(st.onread, (n) => (self[kBytesRead as symbol] += n)) : null,
+    reading: true,
   };
   let untrack = (): void => {};
   const finished = (): void => {
@@ -542,6 +558,10 @@ export function attachEngine(
       if (conn.reader) return conn.reader.deliver(chunk);
       self[kBytesRead as symbol] += chunk.length;
       return socket.push(chunk);
+    },
+    onReadingChanged(reading: boolean): void {
+      conn.reading = reading;
+      holdLoop(st, conn);
     },
     onEnd(): void {
       if (conn.detached) return;
@@ -565,6 +585,11 @@ export function attachEngine(
     },
   });
   untrack = drainOnExit(conn.engine, provider);
+  // Like a TCP handle, read only once the stream asks (_read): a paused socket, or a server's
+  // pauseOnConnect one, reads nothing and holds no event loop.
+  conn.reading = false;
+  conn.engine.pauseReading();
+  holdLoop(st, conn);
   st.conn = conn;
   if (kSetNoDelay && self[kSetNoDelay]) conn.engine.setNoDelay(true);
 }

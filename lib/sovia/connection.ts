@@ -237,10 +237,14 @@ export class SoviaConnection implements SoviaConnectionApi {
     this.write(chunks[chunks.length - 1], cb);
   }
 
+  pauseReading(): void {
+    if (!this.closed) this.setPaused(true);
+  }
+
   resumeReading(): void {
     if (this.delivering) this.resumeDuringDelivery = true;
     if (this.closed || !this.paused) return;
-    this.paused = false;
+    this.setPaused(false);
     if (this.withheld > 0) {
       this.returnCredits(this.withheld);
       this.withheld = 0;
@@ -521,7 +525,7 @@ export class SoviaConnection implements SoviaConnectionApi {
       if (accepted || this.resumeDuringDelivery) {
         this.returnCredits(packets.length);
       } else {
-        this.paused = true;
+        this.setPaused(true);
         this.withheld += packets.length;
       }
     }
@@ -705,6 +709,13 @@ export class SoviaConnection implements SoviaConnectionApi {
     log('vi %d: protocol violation: %s', this.vi.id, message);
     this.sendReset(true);
     this.terminate(codedError('EPROTO', `SOVIA protocol violation by the peer: ${message}`), true);
+  }
+
+  /** Reading stops or starts again: the facade lets the event loop go while it is stopped. */
+  private setPaused(paused: boolean): void {
+    if (this.paused === paused) return;
+    this.paused = paused;
+    this.events.onReadingChanged?.(!paused);
   }
 
   /**

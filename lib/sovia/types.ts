@@ -36,6 +36,12 @@ export interface SoviaEvents {
    * complete at once, as they do on TCP. Called once, before any onData.
    */
   onEstablished?(): void;
+  /**
+   * Optional: delivery stopped (onData returned false, or pauseReading) or started again. Over
+   * TCP a socket that is not reading holds no active handle and so does not keep its process
+   * alive; a facade uses this to do the same.
+   */
+  onReadingChanged?(reading: boolean): void;
   /** The peer sent FIN after its last byte; every byte has been passed to onData. */
   onEnd(): void;
   /** The connection is fully closed: FIN and FINACK exchanged both ways, or it broke. */
@@ -53,6 +59,8 @@ export interface SoviaConnectionApi {
   writev(chunks: Buffer[], cb: WriteCallback): void;
   /** The reader wants more: deliver held data and return withheld credits. */
   resumeReading(): void;
+  /** Deliver nothing (and return no credits) until resumeReading(), as a kernel readStop. */
+  pauseReading(): void;
   /** Half-close: deliver every queued byte, then FIN. `cb` runs when FIN has been posted. */
   end(cb?: WriteCallback): void;
   /**

@@ -56,6 +56,25 @@ module.exports = {
       expect(log).to.deep.equal(['connect', 'error', 'close:true']);
     });
 
+    it('abort on the next turn (while a user-level connect may still be under way): AbortError and close only', async () => {
+      const { server, port } = await h.startServer();
+      const peers = [];
+      server.on('connection', (p) => { peers.push(p); p.resume(); });
+      const ac = new AbortController();
+      const s = h.connect(port, { signal: ac.signal });
+      const log = record(s, ['connect', 'error', 'close'], [], (ev, args) => (ev === 'error' ? `error:${args[0].name}` : withHadError(ev, args)));
+      setImmediate(() => ac.abort());
+      await closed(s);
+      // Whether 'connect' came first is a race over TCP too; nothing else may follow.
+      expect(log.filter((e) => e !== 'connect')).to.deep.equal(['error:AbortError', 'close:true']);
+      // A server-side socket, if the connection got that far, ends without an error.
+      for (const p of peers) {
+        const events = record(p, ['end', 'error'], []);
+        if (!p.destroyed) await closed(p);
+        expect(events.filter((e) => e === 'error')).to.deep.equal([]);
+      }
+    });
+
     it('the peer of an aborted connection sees it end', async () => {
       const ac = new AbortController();
       const { peer } = await h.pair({ clientExtra: { signal: ac.signal } });

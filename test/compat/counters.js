@@ -41,6 +41,26 @@ module.exports = {
       expect([s.bytesWritten, s.writableLength]).to.deep.equal([5, 0]);
     });
 
+    it('a socket connected again after close counts from zero, as with a new handle', async () => {
+      const { port } = await h.startServer(null, (peer) => {
+        peer.on('data', (d) => peer.write(d));
+        peer.on('end', () => peer.end());
+      });
+      const s = h.trackSocket(new impl.Socket());
+      const counts = [];
+      for (let i = 0; i < 2; i++) {
+        s.connect(h.tcpOptions(port));
+        await once(s, 'connect');
+        const echoed = readBytes(s, 5);
+        s.write('12345');
+        await echoed;
+        s.end();
+        await closed(s);
+        counts.push([s.bytesRead, s.bytesWritten]);
+      }
+      expect(counts).to.deep.equal([[5, 5], [5, 5]]);
+    });
+
     it('counters keep their values after close', async () => {
       const { client, peer } = await h.pair();
       const got = readBytes(client, 3);

@@ -107,6 +107,23 @@ module.exports = {
       expect((await got).toString()).to.equal('held!');
     });
 
+    it('pauseOnConnect: nothing is read before resume() (bytesRead and readableLength stay 0)', async () => {
+      const srv = h.server({ pauseOnConnect: true });
+      const port = await h.listen(srv);
+      const gotPeer = once(srv, 'connection');
+      const client = h.connect(port);
+      const [peer] = await gotPeer;
+      const data = Buffer.alloc(200000, 5);
+      await new Promise((resolve) => client.write(data, resolve));
+      // One more write that completes: both ends had time to move bytes if they were going to.
+      await new Promise((resolve) => client.write('!', resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect([peer.bytesRead, peer.readableLength]).to.deep.equal([0, 0]);
+      const got = readBytes(peer, data.length + 1);
+      peer.resume();
+      expect(sha256(await got)).to.equal(sha256(Buffer.concat([data, Buffer.from('!')])));
+    });
+
     it('without pauseOnConnect the server socket is not paused', async () => {
       const { peer } = await h.pair();
       expect(peer.isPaused()).to.equal(false);

@@ -75,6 +75,29 @@ const CASES = [
       });`,
     lines: ['connected'],
   },
+  {
+    // node's test-net-connect-paused-connection: a socket that is not reading holds no active handle.
+    label: "a paused client of an unref'd server (whose side is unref'd) lets the process exit",
+    body: `
+      const s = net.createServer((p) => p.unref());
+      s.listen(0, '127.0.0.1', () => {
+        s.unref();
+        const c = net.connect({ port: s.address().port, host: '127.0.0.1', ...clientOpts }, () => out('connected')).pause();
+      });`,
+    lines: ['connected'],
+  },
+  {
+    label: 'a paused client that resume()s keeps the process alive again',
+    body: `
+      const s = net.createServer((p) => p.unref());
+      s.listen(0, '127.0.0.1', () => {
+        s.unref();
+        const c = net.connect({ port: s.address().port, host: '127.0.0.1', ...clientOpts }, () => {
+          out('connected'); c.resume(); aliveCheck();
+        }).pause();
+      });`,
+    lines: ['connected', 'alive'],
+  },
 ];
 
 module.exports = {
