@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { loadNative } from './providers/native';
 import { baseDir } from './providers/rundir';
 import { loadVerbsBinding, verbsAddonPath, verbsStatus } from './providers/verbs-native';
+import { internalsProblem } from './node-internals';
 
 export interface TransportReport {
   name: 'shm' | 'verbs' | 'tcp';
@@ -78,7 +79,14 @@ function tcpReport(): TransportReport {
 }
 
 export function diagnose(): TransportReport[] {
-  return [shmReport(), verbsReport(), tcpReport()];
+  const reports = [shmReport(), verbsReport(), tcpReport()];
+  // Without node's net internals the facade keeps every connection on TCP, whatever else works.
+  for (const r of reports) {
+    if (r.name === 'tcp') continue;
+    r.checks['node internals'] = internalsProblem ?? `all present (node ${process.version})`;
+    if (internalsProblem && r.usable) Object.assign(r, { usable: false, reason: internalsProblem });
+  }
+  return reports;
 }
 
 export function formatReport(reports: TransportReport[]): string {

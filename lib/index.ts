@@ -8,6 +8,7 @@ import * as net from 'net';
 import { initSocket, Socket as SocketClass, validateSocketOptions, ViaSocketOptions } from './socket';
 import { initServer, Server as ServerClass, validateServerOptions, ViaServerOptions } from './server';
 import { getProvider, unavailableReason } from './transport/providers';
+import { internals, internalsProblem } from './node-internals';
 import type { ProviderName, TransportName, TransportSetting } from './transport/setting';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -47,9 +48,15 @@ function ServerFn(this: any, options?: any, connectionListener?: any): any {
 ServerFn.prototype = ServerClass.prototype;
 Object.setPrototypeOf(ServerFn, ServerClass);
 
-export const Socket = SocketFn as unknown as SocketCtor;
+/**
+ * A Node without the net internals the facade needs gets node:net itself: every connection on
+ * TCP, exactly as node behaves, and the reason in debug, `via-net doctor` and providerStatus().
+ */
+const tcpOnly = internalsProblem !== null;
+
+export const Socket = (tcpOnly ? net.Socket : SocketFn) as unknown as SocketCtor;
 export type Socket = SocketClass;
-export const Server = ServerFn as unknown as ServerCtor;
+export const Server = (tcpOnly ? net.Server : ServerFn) as unknown as ServerCtor;
 export type Server = ServerClass;
 export type { ViaSocketOptions, ViaServerOptions, TransportName, TransportSetting };
 export { ERR_VIA_TRANSPORT_UNAVAILABLE } from './errors';
@@ -61,12 +68,14 @@ export function createServer(
   options?: ViaServerOptions | ((socket: net.Socket) => void),
   connectionListener?: (socket: net.Socket) => void,
 ): ServerClass {
+  if (tcpOnly) return net.createServer(options as net.ServerOpts, connectionListener) as ServerClass;
   return new ServerClass(options, connectionListener);
 }
 
 /** Same steps as node's net.connect, with via-net's Socket. */
 export function connect(...args: any[]): SocketClass {
-  const normalized = netAny._normalizeArgs(args);
+  if (tcpOnly) return (net.connect as (...a: any[]) => SocketClass)(...args);
+  const normalized = internals.normalizeArgs(args);
   const options = normalized[0];
   const socket = new SocketClass(options);
   if (options.timeout) socket.setTimeout(options.timeout);

@@ -241,6 +241,14 @@ function register(): RegisterReport {
     debug('VIA_NET_TRANSPORT=tcp: nothing patched');
     return report;
   }
+  const { internalsProblem } = require('./node-internals') as typeof import('./node-internals');
+  if (internalsProblem) {
+    // The facade would be node:net itself (index.ts): nothing to patch, and say why.
+    const report = { active: false, reason: internalsProblem, patched: [] };
+    (globalThis as any)[kRegistered] = report;
+    debug('not patching: %s', report.reason);
+    return report;
+  }
   const facadePath = path.join(__dirname, 'index.js');
   if (require.cache[facadePath]) {
     // Its modules already hold live bindings to `net`: patching now would make them call themselves.
@@ -301,7 +309,7 @@ function register(): RegisterReport {
   // ESM named imports of node:net (`import { createServer } from 'node:net'`) follow the patch too.
   (Module as any).syncBuiltinESMExports();
 
-  const report = { active: true, reason: 'patched', patched };
+  const report: RegisterReport = { active: true, reason: 'patched', patched };
   (globalThis as any)[kRegistered] = report;
   debug('patched %s', patched.join(', '));
   return report;

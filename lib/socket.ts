@@ -19,23 +19,14 @@ import { attemptUserLevel, AttemptHandle, AttemptResult, paramsForProviders } fr
 import { AddressInfoLike, familyOf, Target } from './transport/addresses';
 import { loadSovia } from './transport/providers';
 import { parseOnread, UserBufferReader, type OnreadOption } from './onread';
+import { internals } from './node-internals';
 import { drainOnExit } from './exit-drain';
 
 const debug = createDebug('via-net:facade');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-const netAny = net as any;
-const parentProto = net.Socket.prototype as any;
-
-/** node's private symbols, found by description on a throwaway instance (no handle is created). */
-function nodeSymbol(description: string): symbol | undefined {
-  const probe = new net.Socket();
-  return Object.getOwnPropertySymbols(probe).find((s) => s.description === description);
-}
-const kTimeout = nodeSymbol('timeout');
-const kBytesRead = nodeSymbol('kBytesRead');
-const kBytesWritten = nodeSymbol('kBytesWritten');
-const kSetNoDelay = nodeSymbol('kSetNoDelay');
+const { kTimeout, kBytesRead, kBytesWritten, kSetNoDelay } = internals;
+const nodeSocket = internals.socket;
 
 /** How long a gracefully destroyed user-level connection may wait for the peer's FIN/FINACK before it is reset. */
 const LINGER_MS = 30_000;
@@ -181,7 +172,7 @@ export class Socket extends net.Socket {
   }
 
   override connect(...args: any[]): this {
-    const normalized: any[] = isNormalizedArgs(args[0]) ? args[0] : netAny._normalizeArgs(args);
+    const normalized: any[] = isNormalizedArgs(args[0]) ? args[0] : internals.normalizeArgs(args);
     const options = normalized[0] as Record<string, unknown>;
     const cb = normalized[1] as (() => void) | null;
     const st = stateOf(this);
@@ -202,13 +193,13 @@ export class Socket extends net.Socket {
       self._peername = null;
       self._sockname = null;
       // Node counts per handle, and a socket connected again gets a new one: start from zero.
-      self[kBytesRead as symbol] = 0;
-      self[kBytesWritten as symbol] = 0;
-      self._undestroy();
+      self[kBytesRead] = 0;
+      self[kBytesWritten] = 0;
+      nodeSocket.undestroy.call(this);
     }
     this.resetConnectionState(st);
     st.userLevel = true;
-    self._unrefTimer();
+    nodeSocket.unrefTimer.call(self);
     (this as { connecting: boolean }).connecting = true;
     const generation = st.generation;
 
@@ -267,7 +258,7 @@ export class Socket extends net.Socket {
     if (lookedUp && lookedUp.length > 0) tcpOptions = { ...options, lookup: replayLookup(lookedUp) };
     try {
       // The connect callback is already registered; node re-validates and connects as usual.
-      net.Socket.prototype.connect.call(this, netAny._normalizeArgs([tcpOptions]));
+      (net.Socket.prototype.connect as (...args: unknown[]) => unknown).call(this, internals.normalizeArgs([tcpOptions]));
     } catch (err) {
       this.destroy(err as Error);
       return;
@@ -302,7 +293,7 @@ export class Socket extends net.Socket {
     // node emits these for names it resolved, then 'connectionAttempt', before 'connect'.
     for (const a of result.lookedUp) this.emit('lookup', null, a.address, a.family === 'IPv6' ? 6 : 4, tcp?.host);
     if (peername) this.emit('connectionAttempt', peername.address, peername.port, peername.family === 'IPv6' ? 6 : 4);
-    self._unrefTimer();
+    nodeSocket.unrefTimer.call(self);
     debug('connected over %s', result.provider.name);
     this.emit('connect');
     this.emit('ready');
@@ -330,14 +321,14 @@ export class Socket extends net.Socket {
       if (!conn.detached) conn.engine.resumeReading();
       return;
     }
-    parentProto._read.call(this, n);
+    nodeSocket.read.call(this, n);
   }
 
   /** node's _write and _writev both end here, including writes deferred until 'connect'. */
   _writeGeneric(writev: boolean, data: any, encoding: string, cb: (err?: Error | null) => void): void {
     const conn = peekState(this)?.conn;
     if (!conn || this.connecting) {
-      parentProto._writeGeneric.call(this, writev, data, encoding, cb);
+      nodeSocket.writeGeneric.call(this, writev, data, encoding, cb);
       return;
     }
     const self = this as any;
@@ -349,17 +340,17 @@ export class Socket extends net.Socket {
       cb(err);
       return;
     }
-    self._unrefTimer();
+    nodeSocket.unrefTimer.call(self);
     const done = (err?: Error | null): void => cb(err ? fromEngineError(err, 'write') : err);
     if (writev) {
       const chunks: Buffer[] = (data as { chunk: unknown; encoding: string }[]).map((c) => toBuffer(c.chunk, c.encoding));
       let bytes = 0;
       for (const c of chunks) bytes += c.length;
-      self[kBytesWritten as symbol] += bytes;
+      self[kBytesWritten] += bytes;
       conn.engine.writev(chunks, done);
     } else {
       const buf = toBuffer(data, encoding);
-      self[kBytesWritten as symbol] += buf.length;
+      self[kBytesWritten] += buf.length;
       conn.engine.write(buf, done);
     }
   }
@@ -371,18 +362,18 @@ export class Socket extends net.Socket {
       conn.engine.end((err) => cb(err ? fromEngineError(err, 'shutdown') : null));
       return;
     }
-    parentProto._final.call(this, cb);
+    nodeSocket.final.call(this, cb);
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     const st = peekState(this);
     if (!st?.userLevel) {
-      parentProto._destroy.call(this, err, cb);
+      nodeSocket.destroy.call(this, err, cb);
       return;
     }
     const self = this as any;
     (this as { connecting: boolean }).connecting = false;
-    for (let s = self; s; s = s._parent) if (kTimeout && s[kTimeout]) clearTimeout(s[kTimeout]);
+    for (let s = self; s; s = s._parent) if (s[kTimeout]) clearTimeout(s[kTimeout]);
     st.generation++;
     st.attempt?.cancel();
     st.attempt = null;
@@ -395,7 +386,7 @@ export class Socket extends net.Socket {
     const server = self._server;
     if (server) {
       server._connections--;
-      if (server._emitCloseIfDrained) server._emitCloseIfDrained();
+      internals.emitCloseIfDrained.call(server);
     }
   }
 
@@ -443,7 +434,7 @@ export class Socket extends net.Socket {
   _getsockname(): object {
     const st = peekState(this);
     if (st?.userLevel) return (!this.destroyed && st.sockname) || {};
-    return parentProto._getsockname.call(this);
+    return nodeSocket.getsockname.call(this);
   }
 
   /** Like node's: cached on first use while connected, so it survives destroy only if read before. */
@@ -454,13 +445,13 @@ export class Socket extends net.Socket {
       if (!self._peername && st.conn && !this.destroyed && !this.connecting) self._peername = st.peername;
       return self._peername || {};
     }
-    return parentProto._getpeername.call(this);
+    return nodeSocket.getpeername.call(this);
   }
 
   override setNoDelay(noDelay?: boolean): this {
     super.setNoDelay(noDelay);
     const conn = peekState(this)?.conn;
-    if (conn && !conn.closed && kSetNoDelay) conn.engine.setNoDelay(Boolean((this as any)[kSetNoDelay]));
+    if (conn && !conn.closed) conn.engine.setNoDelay(Boolean((this as any)[kSetNoDelay]));
     return this;
   }
 
@@ -536,7 +527,7 @@ export function attachEngine(
     detached: false,
     endCalled: false,
     linger: null,
-    reader: st.onread ? new UserBufferReader(st.onread, (n) => (self[kBytesRead as symbol] += n)) : null,
+    reader: st.onread ? new UserBufferReader(st.onread, (n) => (self[kBytesRead] += n)) : null,
     reading: true,
   };
   let untrack = (): void => {};
@@ -554,9 +545,9 @@ export function attachEngine(
         if (chunk.length > 0) conn.engine.destroy();
         return true;
       }
-      self._unrefTimer();
+      nodeSocket.unrefTimer.call(self);
       if (conn.reader) return conn.reader.deliver(chunk);
-      self[kBytesRead as symbol] += chunk.length;
+      self[kBytesRead] += chunk.length;
       return socket.push(chunk);
     },
     onReadingChanged(reading: boolean): void {
@@ -591,5 +582,5 @@ export function attachEngine(
   conn.engine.pauseReading();
   holdLoop(st, conn);
   st.conn = conn;
-  if (kSetNoDelay && self[kSetNoDelay]) conn.engine.setNoDelay(true);
+  if (self[kSetNoDelay]) conn.engine.setNoDelay(true);
 }

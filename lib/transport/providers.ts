@@ -8,6 +8,7 @@ import type { ViProvider } from '../providers/types';
 import type { SoviaConnectionApi, SoviaEvents, SoviaParams } from '../sovia/types';
 import type { Vi } from '../providers/types';
 import type { ProviderName } from './setting';
+import { internalsProblem } from '../node-internals';
 
 const debug = createDebug('via-net:transport');
 
@@ -57,8 +58,15 @@ export function loadSovia(): SoviaModule | null {
   return sovia;
 }
 
+let internalsReported = false;
+
 /** The provider, or null when it cannot be used (see unavailableReason). */
 export function getProvider(name: ProviderName): ViProvider | null {
+  if (internalsProblem) {
+    if (!internalsReported) debug('%s', internalsProblem);
+    internalsReported = true;
+    return null;
+  }
   if (!loadSovia()) return null;
   const registry = loadProviders();
   if (!registry) return null;
@@ -72,6 +80,7 @@ export function getProvider(name: ProviderName): ViProvider | null {
 
 /** Why getProvider(name) is null; null when it is available. */
 export function unavailableReason(name: ProviderName): string | null {
+  if (internalsProblem) return internalsProblem;
   if (!loadSovia()) return `the SOVIA engine could not be loaded (${soviaError})`;
   const registry = loadProviders();
   if (!registry) return `the provider registry could not be loaded (${providersError})`;
