@@ -64,6 +64,10 @@ export const internals = {
   kBytesRead: sym('kBytesRead'),
   kBytesWritten: sym('kBytesWritten'),
   kSetNoDelay: sym('kSetNoDelay'),
+  /** Where net.Socket's `_handle` accessor keeps the handle (stream code reads it directly). */
+  kHandle: sym('kHandle'),
+  /** The socket's async id (what a TCPWrap's getAsyncId() returns). */
+  kAsyncId: sym('async_id_symbol'),
   /** net.Server's drain check after a connection closes. */
   emitCloseIfDrained: fn(serverProto, '_emitCloseIfDrained', 'net.Server.prototype'),
 };
@@ -73,6 +77,10 @@ for (const name of ['_pendingData', '_pendingEncoding', '_parent', '_server', '_
   field(probeSocket, name, 'net.Socket');
 }
 for (const name of ['_connections', '_unref']) field(probeServer, name, 'net.Server');
+// via-net's Socket redefines `_handle` over the same symbol node's accessor uses.
+if (typeof Object.getOwnPropertyDescriptor(net.Socket.prototype, '_handle')?.get !== 'function') {
+  missing.push('net.Socket.prototype._handle accessor');
+}
 probeSocket.destroy();
 
 /**

@@ -71,6 +71,14 @@ export class UserBufferReader {
     this.paused = true;
   }
 
+  /**
+   * False while paused: the connection must not read on then, because held bytes may still be a
+   * view of the packet whose space the engine gives back when it reads again.
+   */
+  accepting(): boolean {
+    return !this.paused;
+  }
+
   /** socket.resume(): gives what was held; false when the callback paused again. */
   resume(): boolean {
     this.paused = false;

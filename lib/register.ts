@@ -140,30 +140,13 @@ function wrapTlsConnect(tls: any, facade: typeof Facade, patched: string[]): voi
 }
 
 /**
- * TLSSocket._init takes a handle-less net.Socket for one that is still connecting
- * (`this.connecting = socket.connecting || !socket._handle`) and waits for its 'connect'. A
- * user-level socket a server accepted has no kernel handle and will never emit 'connect', so a TLS
- * server would never read the decrypted data. Correct `connecting` for those sockets.
+ * A TLSSocket keeps node's own net.Socket behaviour whatever the load order (it always has a
+ * TLSWrap handle), and reports the transport of the connection it encrypts. (TLS over a
+ * user-level socket needs nothing here: its `_handle` makes node's TLS treat it as connected,
+ * and user-handle.ts keeps TLS from wrapping that handle natively.)
  */
-function fixTlsOverAcceptedSockets(tls: any, patched: string[]): void {
+function keepTlsSocketOnNodeSocket(tls: any, patched: string[]): void {
   const proto = tls.TLSSocket.prototype;
-  const init = proto._init;
-  if (typeof init !== 'function') {
-    debug('tls.TLSSocket.prototype._init not found: TLS servers accept over TCP only');
-    return;
-  }
-  proto._init = function _init(this: any, socket: any, wrap: any) {
-    const result = init.call(this, socket, wrap);
-    if (socket && socket instanceof originalSocket && !socket._handle && !socket.connecting
-      && !socket.destroyed && socket.transport !== undefined && socket.transport !== 'tcp') {
-      this.connecting = false;
-    }
-    return result;
-  };
-  patched.push('tls.TLSSocket.prototype._init');
-
-  // A TLSSocket keeps node's own net.Socket behaviour whatever the load order (it always has a
-  // TLSWrap handle), and reports the transport of the connection it encrypts.
   if (Object.getPrototypeOf(proto) !== originalSocket.prototype) Object.setPrototypeOf(proto, originalSocket.prototype);
   Object.defineProperty(proto, 'transport', {
     configurable: true,
@@ -303,7 +286,7 @@ function register(): RegisterReport {
     patched.push('http.Agent.prototype.createConnection');
   }
   wrapTlsConnect(tls, facade, patched);
-  fixTlsOverAcceptedSockets(tls, patched);
+  keepTlsSocketOnNodeSocket(tls, patched);
   installGlobalDispatcher(facade, patched);
 
   // ESM named imports of node:net (`import { createServer } from 'node:net'`) follow the patch too.

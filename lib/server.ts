@@ -11,6 +11,7 @@ import type { IncomingVi, Vi, ViListener, ViProvider } from './providers/types';
 import type { SoviaParams } from './sovia/types';
 import { transportUnavailable } from './errors';
 import { attachEngine, Socket } from './socket';
+import { kUndoSocketSend } from './user-handle';
 import {
   candidateProviders, isForced, ProviderName, resolveSetting, TransportSetting, validateOption,
 } from './transport/setting';
@@ -172,6 +173,34 @@ export class Server extends net.Server {
       }
     }
     st.registrations = [];
+  }
+
+  /**
+   * child_process calls this when it first sends one of our sockets to a process, before it takes
+   * the handle. A user-level socket's send fails after it (user-handle.ts): remember the list for
+   * the rest of this synchronous send, so the failure can take it back.
+   */
+  _setupWorker(socketList: unknown): void {
+    (net.Server.prototype as any)._setupWorker.call(this, socketList);
+    this.workerJustSetUp = socketList;
+    queueMicrotask(() => {
+      this.workerJustSetUp = null;
+    });
+  }
+
+  private workerJustSetUp: unknown = null;
+
+  /** Undo what child_process did before a user-level socket refused to be sent. */
+  [kUndoSocketSend](): void {
+    const self = this as any;
+    self._connections++;
+    if (this.workerJustSetUp != null) {
+      const workers: unknown[] = self._workers;
+      const index = workers.indexOf(this.workerJustSetUp);
+      if (index >= 0) workers.splice(index, 1);
+      self._usingWorkers = workers.length > 0;
+      this.workerJustSetUp = null;
+    }
   }
 
   override close(callback?: (err?: Error) => void): this {

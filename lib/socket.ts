@@ -21,11 +21,12 @@ import { loadSovia } from './transport/providers';
 import { parseOnread, UserBufferReader, type OnreadOption } from './onread';
 import { internals } from './node-internals';
 import { drainOnExit } from './exit-drain';
+import { guardTlsWrapping, handleVisible, UserLevelHandle } from './user-handle';
 
 const debug = createDebug('via-net:facade');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-const { kTimeout, kBytesRead, kBytesWritten, kSetNoDelay } = internals;
+const { kTimeout, kBytesRead, kBytesWritten, kSetNoDelay, kAsyncId, kHandle } = internals;
 const nodeSocket = internals.socket;
 
 /** How long a gracefully destroyed user-level connection may wait for the peer's FIN/FINACK before it is reset. */
@@ -53,6 +54,8 @@ interface UserConn {
   reader: UserBufferReader | null;
   /** The engine delivers (not paused): like a TCP handle that is reading, it holds the loop. */
   reading: boolean;
+  /** What `socket._handle` is while this connection is the socket's. */
+  handle: UserLevelHandle;
 }
 
 /**
@@ -271,6 +274,7 @@ export class Socket extends net.Socket {
     st.generation++;
     st.attempt?.cancel();
     st.attempt = null;
+    if (st.conn && (this as any)._handle === st.conn.handle) (this as any)._handle = null;
     st.conn = null;
     st.sockname = null;
     st.peername = null;
@@ -377,6 +381,8 @@ export class Socket extends net.Socket {
     st.generation++;
     st.attempt?.cancel();
     st.attempt = null;
+    // node drops the handle here too: afterwards bytesRead and friends read the saved counters.
+    self._handle = null;
     if (st.conn) this.releaseConnection(st.conn, st.reset);
     cb(err);
     // TCP emits 'close' from the handle's close callback (libuv's close phase, after this
@@ -448,13 +454,6 @@ export class Socket extends net.Socket {
     return nodeSocket.getpeername.call(this);
   }
 
-  override setNoDelay(noDelay?: boolean): this {
-    super.setNoDelay(noDelay);
-    const conn = peekState(this)?.conn;
-    if (conn && !conn.closed) conn.engine.setNoDelay(Boolean((this as any)[kSetNoDelay]));
-    return this;
-  }
-
   override ref(): this {
     const st = peekState(this);
     if (st) st.refed = true;
@@ -476,17 +475,25 @@ export class Socket extends net.Socket {
   }
 }
 
-// `pending` and `bufferSize` are accessors on net.Socket.prototype; shadow them on ours.
-const pendingDescriptor = Object.getOwnPropertyDescriptor(net.Socket.prototype, 'pending');
-Object.defineProperty(Socket.prototype, 'pending', {
+/**
+ * `_handle` is the kernel handle over TCP and a UserLevelHandle on a user-level transport, except
+ * while node's TLS decides how to wrap the socket (see user-handle.ts): then a user-level one reads
+ * as null, so TLS runs over the stream in JS instead of handing our object to C++.
+ */
+Object.defineProperty(Socket.prototype, '_handle', {
   configurable: true,
-  get(this: Socket) {
-    // Connected over a VI: not pending. Destroyed, node has dropped the handle: pending again.
-    const conn = peekState(this)?.conn;
-    if (conn && !conn.detached) return this.connecting;
-    return pendingDescriptor?.get?.call(this);
+  get(this: any) {
+    const handle = this[kHandle];
+    if (!handleVisible() && handle instanceof UserLevelHandle) return null;
+    return handle;
+  },
+  set(this: any, value: unknown) {
+    // node's own accessor stores it under kHandle, where its stream code reads it directly.
+    this[kHandle] = value;
   },
 });
+
+// `bufferSize` is an accessor on net.Socket.prototype; shadow it on ours.
 const bufferSizeDescriptor = Object.getOwnPropertyDescriptor(net.Socket.prototype, 'bufferSize');
 Object.defineProperty(Socket.prototype, 'bufferSize', {
   configurable: true,
@@ -529,7 +536,25 @@ export function attachEngine(
     linger: null,
     reader: st.onread ? new UserBufferReader(st.onread, (n) => (self[kBytesRead] += n)) : null,
     reading: true,
+    handle: null as unknown as UserLevelHandle,
   };
+  conn.handle = new UserLevelHandle(socket, {
+    readStart: () => {
+      if (!conn.detached && (!conn.reader || conn.reader.accepting())) conn.engine.resumeReading();
+    },
+    readStop: () => {
+      if (!conn.detached) conn.engine.pauseReading();
+    },
+    setNoDelay: (enable) => {
+      if (!conn.closed) conn.engine.setNoDelay(enable);
+    },
+    sockname: () => st.sockname,
+    peername: () => st.peername,
+    bytesRead: () => self[kBytesRead],
+    bytesWritten: () => self[kBytesWritten],
+    asyncId: () => self[kAsyncId],
+    isRefed: () => st.refed,
+  });
   let untrack = (): void => {};
   const finished = (): void => {
     untrack();
@@ -552,6 +577,7 @@ export function attachEngine(
     },
     onReadingChanged(reading: boolean): void {
       conn.reading = reading;
+      conn.handle.reading = reading;
       holdLoop(st, conn);
     },
     onEnd(): void {
@@ -582,5 +608,7 @@ export function attachEngine(
   conn.engine.pauseReading();
   holdLoop(st, conn);
   st.conn = conn;
+  guardTlsWrapping();
+  self._handle = conn.handle;
   if (self[kSetNoDelay]) conn.engine.setNoDelay(true);
 }

@@ -7,17 +7,13 @@
 const { expect } = require('chai');
 const { scenarios } = require('./close-contract/scenarios');
 const { runScenario, summarize, usedShm } = require('./close-contract/run');
+const { skipWithoutShm } = require('./facade-helpers');
 
 describe('close contract: node:net and via-net end every exit/kill scenario the same way', function () {
   this.timeout(60000);
 
   before(function () {
-    const { shmUnavailableReason } = require('../dist/providers/shm');
-    const reason = shmUnavailableReason();
-    if (reason) {
-      console.log(`      skipped: the native addon is unavailable (${reason})`);
-      this.skip();
-    }
+    skipWithoutShm(this);
   });
 
   for (const sc of scenarios) {
@@ -43,7 +39,7 @@ describe('close contract: a connector that goes away before it took the server\'
   let peer = null;
 
   before(function () {
-    if (require('../dist/providers/shm').shmUnavailableReason()) this.skip();
+    skipWithoutShm(this);
   });
   afterEach(async () => {
     if (peer) await peer.kill();

@@ -90,4 +90,12 @@ async function withAutoProviders(providers, fn) {
   }
 }
 
-module.exports = { viaNet, once, closeOf, sha256, collect, listen, connectedPair, closeServer, withAutoProviders };
+/** For a mocha before() hook: skips the suite, saying why, when the shm addon cannot load. */
+function skipWithoutShm(ctx) {
+  const reason = require('../dist/providers/shm').shmUnavailableReason();
+  if (!reason) return;
+  console.log(`      skipped: the native addon is unavailable (${reason})`);
+  ctx.skip();
+}
+
+module.exports = { skipWithoutShm, viaNet, once, closeOf, sha256, collect, listen, connectedPair, closeServer, withAutoProviders };

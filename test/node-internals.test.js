@@ -15,7 +15,7 @@ describe(`node internals via-net relies on (node ${process.version})`, () => {
     expect(internals.normalizeArgs).to.be.a('function');
     for (const [name, f] of Object.entries(internals.socket)) expect(f, name).to.be.a('function');
     expect(internals.emitCloseIfDrained).to.be.a('function');
-    for (const k of ['kTimeout', 'kBytesRead', 'kBytesWritten', 'kSetNoDelay']) {
+    for (const k of ['kTimeout', 'kBytesRead', 'kBytesWritten', 'kSetNoDelay', 'kAsyncId', 'kHandle']) {
       expect(internals[k], k).to.be.a('symbol');
       expect(internals[k].description, k).to.not.match(/^via-net: missing/);
     }
@@ -24,6 +24,12 @@ describe(`node internals via-net relies on (node ${process.version})`, () => {
     const s = new net.Socket();
     s[internals.kBytesRead] = 42;
     expect(s.bytesRead).to.equal(42);
+    // _handle is node's accessor over kHandle, which its stream code reads directly.
+    const handle = {};
+    s._handle = handle;
+    expect(s[internals.kHandle]).to.equal(handle);
+    s._handle = null;
+    expect(s[internals.kAsyncId]).to.be.a('number');
     s.destroy();
   });
 
