@@ -30,6 +30,10 @@ function codedError(code: string, message: string): CodedError {
 /** Marks the peer's FIN in the receive queue: onEnd fires when delivery reaches it. */
 const END = Symbol('END');
 
+const noop = (): void => {};
+/** writev's runs of small pieces are joined here before one Vi.stage copies them (see stageRun). */
+let stageScratch = Buffer.allocUnsafe(0);
+
 /** Provider error codes reported as they are; anything else becomes ECONNRESET, as net would say. */
 const PASS_THROUGH_CODES = new Set(['ECONNRESET', 'EPROTO', 'ETIMEDOUT', 'ECONNABORTED', 'EPIPE']);
 
@@ -233,8 +237,29 @@ export class SoviaConnection implements SoviaConnectionApi {
       return;
     }
     // Records are released in order, so the last callback runs after every earlier piece.
-    for (let i = 0; i < chunks.length - 1; i++) this.write(chunks[i], () => {});
-    this.write(chunks[chunks.length - 1], cb);
+    const last = chunks.length - 1;
+    let i = 0;
+    while (i <= last) {
+      // A run of small pieces (what the stream buffered while a write was pending) is staged
+      // with one provider call instead of one per piece: the same bytes in the same slot, in
+      // order, and in the transport before any callback, as write() stages them one by one.
+      const end = this.stageRun(chunks, i);
+      if (end === i) {
+        this.write(chunks[i], i === last ? cb : noop);
+        i++;
+        continue;
+      }
+      i = end;
+      if (end > last) {
+        if (this.closed || this.peerGone) {
+          process.nextTick(cb, codedError('EPIPE', 'This socket has been ended by the other party or closed'));
+          return;
+        }
+        this.writes.addDone(cb);
+      }
+      this.scheduleTickFlush();
+      this.pump();
+    }
   }
 
   pauseReading(): void {
@@ -631,10 +656,41 @@ export class SoviaConnection implements SoviaConnectionApi {
   }
 
   /**
+   * writev: stage chunks[from..] that are small and fit the staged packet's room, as one copy.
+   * Returns the index past them, or `from` when fewer than two qualify or staging is not
+   * possible now (the caller then writes the piece alone, which queues it as before).
+   */
+  private stageRun(chunks: Buffer[], from: number): number {
+    if (!this.vi.stage || !this.combine || !this.peerWakeup || this.finRequested || this.sendq.length > 0
+      || this.closed || this.peerGone) return from;
+    const limit = this.params.copyThreshold;
+    const chunkSize = this.params.chunkSize;
+    const first = chunks[from].length;
+    if (first === 0 || first > limit) return from;
+    // Fill what is left of the open staged packet; a piece that does not fit starts a new one.
+    let room = chunkSize - this.stagedBytes;
+    if (first > room) room = chunkSize;
+    let end = from;
+    let bytes = 0;
+    while (end < chunks.length) {
+      const len = chunks[end].length;
+      if (len === 0 || len > limit || bytes + len > room) break;
+      bytes += len;
+      end++;
+    }
+    if (end - from < 2) return from;
+    if (stageScratch.length < bytes) stageScratch = Buffer.allocUnsafe(Math.max(bytes, chunkSize));
+    let off = 0;
+    for (let k = from; k < end; k++) off += chunks[k].copy(stageScratch, off);
+    // The provider copies synchronously, so the shared scratch is free again on return.
+    return this.stage(stageScratch.subarray(0, bytes), end - from) ? end : from;
+  }
+
+  /**
    * Combine a small write in place (Vi.stage), if the provider can and nothing is queued ahead of
    * it. Opening a staged packet takes a credit, as sending it would. False: queue it instead.
    */
-  private stage(chunk: Buffer): boolean {
+  private stage(chunk: Buffer, writes = 1): boolean {
     const vi = this.vi;
     if (!vi.stage || !this.combine || !this.peerWakeup || this.finRequested || this.sendq.length > 0) return false;
     // A staged packet is one DATA: never above our chunk size, which our WAKEUP announced.
@@ -652,7 +708,7 @@ export class SoviaConnection implements SoviaConnectionApi {
     }
     if (this.stagedBytes === 0) this.credits.consume();
     this.stagedBytes += chunk.length;
-    this.stagedWrites++;
+    this.stagedWrites += writes;
     return true;
   }
 
