@@ -116,6 +116,16 @@ export class Server extends net.Server {
       process.nextTick(() => this.emit('error', err));
       return this;
     }
+    if ((this as any).blockList) {
+      // node (22+) drops blocked peers in its own accept, from the kernel's peer address: a
+      // server with a blockList is reachable over TCP only, so every client is checked.
+      if (isForced(setting)) {
+        process.nextTick(() => this.emit('error', transportUnavailable(setting, 'a server blockList is applied on the kernel path only')));
+        return this;
+      }
+      debug('blockList set: listening on TCP only');
+      return super.listen(...args);
+    }
     super.listen(...args);
     if (candidateProviders(setting).length > 0 && !st.awaitingListening) {
       st.awaitingListening = true;

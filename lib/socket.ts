@@ -180,7 +180,8 @@ export class Socket extends net.Socket {
     const cb = normalized[1] as (() => void) | null;
     const st = stateOf(this);
     const setting = resolveSetting(options.transport ?? st.setting);
-    const plan = planConnect(options, setting);
+    const blockList = (this as any).blockList;
+    const plan = planConnect(blockList ? { ...options, blockList } : options, setting);
     if (plan.kind === 'tcp') return this.connectOverTcp(normalized);
 
     let params: SoviaParams[] = [];

@@ -124,12 +124,24 @@ export class UserLevelHandle {
     this.owner.destroy();
   }
 
+  private onreadValue: unknown = undefined;
+
+  /** Node's own code (the http Agent's free-socket guard) sets and restores it; kept, not called. */
+  get onread(): unknown {
+    return this.onreadValue;
+  }
+
   /**
-   * child_process sets this just before it gives a socket's handle to libuv to send to another
-   * process; a user-level connection cannot travel that way (its memory and doorbell belong to
-   * this process pair), so the send fails here, with a code, instead of in native code.
+   * child_process sets it to its no-op (Function.prototype itself) just before it gives the handle
+   * to libuv to send to another process. A user-level connection cannot travel that way (its
+   * memory and doorbell belong to this process pair), so the send fails here, with a code,
+   * instead of in native code.
    */
-  set onread(_value: unknown) {
+  set onread(value: unknown) {
+    if (value !== Function.prototype) {
+      this.onreadValue = value;
+      return;
+    }
     // It has already counted the socket out of its server, and may have made the target a worker of it.
     this.owner.server?.[kUndoSocketSend]?.();
     const err = new Error('via-net: a socket on a user-level transport cannot be sent to another process; connect it with transport: \'tcp\' to pass it on') as Error & { code: string };

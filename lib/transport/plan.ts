@@ -74,6 +74,9 @@ export function planConnect(options: Record<string, unknown>, setting: Transport
   const fail = (reason: string, cause?: unknown): ConnectPlan =>
     forced ? { kind: 'error', error: transportUnavailable(setting, reason, cause) } : TCP;
 
+  // node (22+) applies a socket's blockList in its own connect; the kernel path keeps that exact.
+  if (options.blockList) return fail('a blockList is applied on the kernel path only');
+
   const path = options.path;
   const isPath = path !== undefined && path !== null && path !== '';
   if (isPath && typeof path !== 'string') return TCP; // node throws ERR_INVALID_ARG_TYPE
