@@ -27,7 +27,7 @@ const CONNECT_ERRORS = [
   ['connect({port: {}})', [{ port: {} }], PORT_TYPE('an instance of Object')],
   ['connect({port: null})', [{ port: null }], PORT_TYPE('null')],
   ['connect({port, host: 1})', [{ port: 80, host: 1 }],
-    { code: 'ERR_INVALID_ARG_TYPE', message: NODE_MAJOR >= 24
+    { code: 'ERR_INVALID_ARG_TYPE', message: NODE_MAJOR >= 22
       ? 'The "options.host" property must be of type string. Received type number (1)'
       : 'The "hostname" argument must be of type string. Received type number (1)' }],
   ["connect({port, localAddress: 'x'})", [{ port: 80, localAddress: 'x' }],
