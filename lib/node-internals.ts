@@ -70,13 +70,15 @@ export const internals = {
   kAsyncId: sym('async_id_symbol'),
   /** net.Server's drain check after a connection closes. */
   emitCloseIfDrained: fn(serverProto, '_emitCloseIfDrained', 'net.Server.prototype'),
+  /** What child_process calls on a server whose socket it sends to another process. */
+  setupWorker: fn(serverProto, '_setupWorker', 'net.Server.prototype'),
 };
 
 // Plain fields node's code reads and writes and we maintain for handle-less sockets.
 for (const name of ['_pendingData', '_pendingEncoding', '_parent', '_server', '_host', '_handle', '_sockname']) {
   field(probeSocket, name, 'net.Socket');
 }
-for (const name of ['_connections', '_unref']) field(probeServer, name, 'net.Server');
+for (const name of ['_connections', '_unref', '_workers', '_usingWorkers']) field(probeServer, name, 'net.Server');
 // via-net's Socket redefines `_handle` over the same symbol node's accessor uses.
 if (typeof Object.getOwnPropertyDescriptor(net.Socket.prototype, '_handle')?.get !== 'function') {
   missing.push('net.Socket.prototype._handle accessor');

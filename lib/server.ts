@@ -12,6 +12,7 @@ import type { SoviaParams } from './sovia/types';
 import { transportUnavailable } from './errors';
 import { attachEngine, Socket } from './socket';
 import { kUndoSocketSend } from './user-handle';
+import { internals } from './node-internals';
 import {
   candidateProviders, isForced, ProviderName, resolveSetting, TransportSetting, validateOption,
 } from './transport/setting';
@@ -191,7 +192,7 @@ export class Server extends net.Server {
    * the rest of this synchronous send, so the failure can take it back.
    */
   _setupWorker(socketList: unknown): void {
-    (net.Server.prototype as any)._setupWorker.call(this, socketList);
+    internals.setupWorker.call(this, socketList);
     this.workerJustSetUp = socketList;
     queueMicrotask(() => {
       this.workerJustSetUp = null;

@@ -15,6 +15,7 @@ describe(`node internals via-net relies on (node ${process.version})`, () => {
     expect(internals.normalizeArgs).to.be.a('function');
     for (const [name, f] of Object.entries(internals.socket)) expect(f, name).to.be.a('function');
     expect(internals.emitCloseIfDrained).to.be.a('function');
+    expect(internals.setupWorker).to.be.a('function');
     for (const k of ['kTimeout', 'kBytesRead', 'kBytesWritten', 'kSetNoDelay', 'kAsyncId', 'kHandle']) {
       expect(internals[k], k).to.be.a('symbol');
       expect(internals[k].description, k).to.not.match(/^via-net: missing/);
