@@ -6,7 +6,10 @@
       "sources": [
         "native/addon.cc",
         "native/cq.cc",
+        "native/link.cc",
+        "native/link_registry.cc",
         "native/rendezvous.cc",
+        "native/scribbler.cc",
         "native/shm_segment.cc",
         "native/shm_vi.cc"
       ],

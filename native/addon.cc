@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "cq.h"
+#include "link_registry.h"
+#include "scribbler.h"
 #include "pin_library.h"
 #include "rendezvous.h"
 #include "shm_segment.h"
@@ -30,8 +32,6 @@
 
 namespace via {
 namespace {
-
-uint32_t g_max_transfer_size = kDefaultMaxTransferSize;
 
 Napi::Error CodedError(Napi::Env env, const char* code, const std::string& message, bool type_error = false) {
   Napi::Error err = type_error ? Napi::TypeError::New(env, message) : Napi::Error::New(env, message);
@@ -142,18 +142,6 @@ bool CallIntoJs(Napi::Env env, napi_value recv, napi_value fn, const std::vector
   return status == napi_ok;
 }
 
-bool UidAllowed(uid_t uid, const std::set<uid_t>& allowed) { return uid == geteuid() || allowed.count(uid) > 0; }
-
-// The connector claims a network namespace in HELLO; where /proc lets us, check it for real.
-bool SameNetns(pid_t pid, uint64_t claimed) {
-  uint64_t ours = NetnsInode();
-  if (claimed != ours) return false;
-  struct stat st;
-  std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
-  if (stat(path.c_str(), &st) != 0) return true;  // another pid namespace: trust the hello
-  return static_cast<uint64_t>(st.st_ino) == ours;
-}
-
 class Addon;
 
 // ------------------------------------------------------------------------------------------
@@ -165,6 +153,7 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
                         InstanceMethod<&CompletionQueueWrap::SetPollMode>("setPollMode"),
                         InstanceMethod<&CompletionQueueWrap::Poll>("poll"),
                         InstanceMethod<&CompletionQueueWrap::Stats>("stats"),
+                        InstanceMethod<&CompletionQueueWrap::Links>("links"),
                         InstanceMethod<&CompletionQueueWrap::Close>("close")});
   }
 
@@ -196,14 +185,15 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
       core_.reset();
       return;
     }
+    registry_ = std::make_unique<LinkRegistry>(loop, core_.get());
     SetArenaFrom(info[2]);
   }
 
-  ~CompletionQueueWrap() override {
-    if (core_) core_->Close();
-  }
+  ~CompletionQueueWrap() override { CloseAll(); }
 
   CompletionQueueCore* core() { return core_.get(); }
+  LinkRegistry* registry() { return registry_.get(); }
+  bool usable() const { return core_ && !core_->closed() && registry_; }
 
  private:
   void CallDispatch() {
@@ -211,8 +201,14 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
     Napi::HandleScope scope(env);
     if (!CallIntoJs(env, Value(), dispatch_.Value(), {}, *async_context_)) {
       // Exiting: nobody can take completions any more. Close the queue so its handles stop.
-      core_->Close();
+      CloseAll();
     }
+  }
+
+  void CloseAll() {
+    // The VIs first (each tells its peer), then the links and the process socket.
+    if (core_) core_->Close();
+    if (registry_) registry_->Close();
   }
 
   bool SetArenaFrom(Napi::Value v) {
@@ -260,7 +256,9 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
     o.Set("sleeps", Napi::Number::New(info.Env(), double(core_->stats.sleeps)));
     o.Set("completions", Napi::Number::New(info.Env(), double(core_->stats.completions)));
     o.Set("dispatches", Napi::Number::New(info.Env(), double(core_->stats.dispatches)));
+    o.Set("trimmedBytes", Napi::Number::New(info.Env(), double(core_->stats.trimmed_bytes)));
     o.Set("vis", Napi::Number::New(info.Env(), double(core_->vi_count())));
+    o.Set("links", Napi::Number::New(info.Env(), double(registry_ ? registry_->link_count() : 0)));
     CompletionQueueCore::WaitState w = core_->Inspect();
     o.Set("inDispatch", Napi::Boolean::New(info.Env(), w.in_dispatch));
     o.Set("kickPending", Napi::Boolean::New(info.Env(), w.kick_pending));
@@ -273,11 +271,30 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (core_) core_->Close();
+    CloseAll();
     return info.Env().Undefined();
   }
 
+  // links(): the links this queue serves, for diagnostics and tests: [{ key, pid, uid, vis, up }].
+  Napi::Value Links(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env);
+    if (!registry_) return out;
+    uint32_t i = 0;
+    registry_->ForEachLink([&](const Link& link) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("key", Napi::String::New(env, link.key()));
+      o.Set("pid", Napi::Number::New(env, link.peer().pid));
+      o.Set("uid", Napi::Number::New(env, link.peer().uid));
+      o.Set("vis", Napi::Number::New(env, double(link.vi_count())));
+      o.Set("up", Napi::Boolean::New(env, link.up()));
+      out.Set(i++, o);
+    });
+    return out;
+  }
+
   std::unique_ptr<CompletionQueueCore> core_;
+  std::unique_ptr<LinkRegistry> registry_;
   Napi::FunctionReference dispatch_;
   Napi::ObjectReference meta_ref_;
   Napi::ObjectReference arena_ref_;
@@ -439,17 +456,25 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
     return info.Env().Undefined();
   }
 
-  // Test hook: scribble(which: 'own' | 'peer', seed) writes garbage into shared memory, as a
-  // hostile peer could. Only for the fault tests; harmless to everyone but this VI.
+  // Test hook: scribble(which, seed) writes garbage into shared memory, as a hostile peer could:
+  // 'own' / 'peer' this VI's ring on our side or the peer's, 'link-own' / 'link-peer' the region
+  // header of our side or the peer's (shared by every VI of the link). Only for the fault tests;
+  // harmless to everyone but this link.
   Napi::Value Scribble(const Napi::CallbackInfo& info) {
     uint32_t seed;
     if (!CheckArgs(info, 2, "(which, seed)") || !GetUint32(info, 1, "seed", &seed) || !Usable(info.Env()))
       return info.Env().Undefined();
     std::string which = info[0].ToString().Utf8Value();
-    if (which == "peer")
-      entry_->vi->ScribblePeerSegment(seed);
-    else
-      entry_->vi->ScribbleOwnSegment(seed);
+    if (which == "peer") {
+      ScribbleRing(entry_->vi->peer_ring(), seed);
+    } else if (which == "own") {
+      ScribbleRing(entry_->vi->own_ring(), seed);
+    } else if ((which == "link-own" || which == "link-peer") && entry_->link) {
+      ScribbleRegion(which == "link-own" ? entry_->link->own_region() : entry_->link->peer_region(), seed);
+    } else {
+      CodedError(info.Env(), "ERR_INVALID_ARG_VALUE", "which must be 'own', 'peer', 'link-own' or 'link-peer'", true)
+          .ThrowAsJavaScriptException();
+    }
     return info.Env().Undefined();
   }
 
@@ -478,6 +503,7 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
     out.Set("reported", Napi::Boolean::New(env, entry_->reported));
     out.Set("peerGone", Napi::Boolean::New(env, entry_->peer_gone));
     out.Set("inCq", Napi::Boolean::New(env, entry_->cq != nullptr));
+    if (entry_->link) out.Set("link", Napi::String::New(env, entry_->link->key()));
     out.Set("refed", Napi::Boolean::New(env, entry_->refed));
     return out;
   }
@@ -496,47 +522,15 @@ class Addon : public Napi::Addon<Addon> {
   Napi::FunctionReference vi_ctor;
   Napi::FunctionReference request_ctor;
   Napi::FunctionReference connect_ctor_;
-  std::set<std::string> listening_paths;  // unlinked at environment teardown
 
  private:
   Napi::Value Attrs(const Napi::CallbackInfo& info);
-  Napi::Value SetMaxTransferSize(const Napi::CallbackInfo& info);
   Napi::Value Netns(const Napi::CallbackInfo& info);
   Napi::Value Connect(const Napi::CallbackInfo& info);
 };
 
-// Creates our segment, maps the peer's, checks its doorbell, and builds the VI. On success the
-// caller owns *own_fd (to send it, then close it). Returns 0 or a positive errno.
-int BuildVi(const WireMessage& peer_msg, const int* peer_fds, uint32_t depth, uint32_t slot_size,
-            std::unique_ptr<ShmVi>* out, int* own_fd) {
-  if (!SegmentLayout::Valid(peer_msg.depth, peer_msg.slot_size)) return EBADMSG;
-  if (!CheckDoorbellFd(peer_fds[1])) return EBADMSG;
-  SegmentLayout own_layout{depth, slot_size};
-  SegmentLayout peer_layout{peer_msg.depth, peer_msg.slot_size};
-  MappedSegment own, peer;
-  int fd = CreateSegment(own_layout, &own);
-  if (fd < 0) return -fd;
-  int rc = MapPeerSegment(peer_fds[0], peer_layout, &peer);
-  if (rc != 0) {
-    UnmapSegment(&own);
-    close(fd);
-    return -rc;
-  }
-  int doorbell = dup(peer_fds[1]);
-  if (doorbell < 0) {
-    int err = errno;
-    UnmapSegment(&own);
-    UnmapSegment(&peer);
-    close(fd);
-    return err;
-  }
-  *out = std::make_unique<ShmVi>(own, peer, doorbell);
-  *own_fd = fd;
-  return 0;
-}
-
 // ------------------------------------------------------------------------------------------
-// A connection request that has sent HELLO, waiting for the listener's decision.
+// A peer's OPEN, waiting for the listener's decision.
 class IncomingRequestWrap : public Napi::ObjectWrap<IncomingRequestWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -545,30 +539,21 @@ class IncomingRequestWrap : public Napi::ObjectWrap<IncomingRequestWrap> {
                         InstanceMethod<&IncomingRequestWrap::Reject>("reject")});
   }
   explicit IncomingRequestWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IncomingRequestWrap>(info) {}
-  ~IncomingRequestWrap() override { Release(ECONNREFUSED); }
+  ~IncomingRequestWrap() override { Answer(ECONNREFUSED); }
 
-  void Init(int fd, const WireMessage& hello, int memfd, int doorbell, CompletionQueueWrap* cq, Napi::Object cq_obj) {
-    fd_ = fd;
-    hello_ = hello;
-    peer_fds_[0] = memfd;
-    peer_fds_[1] = doorbell;
+  void Init(const std::shared_ptr<Link>& link, const WireMessage& open, CompletionQueueWrap* cq, Napi::Object cq_obj) {
+    link_ = link;
+    open_ = open;
     cq_ = cq;
     cq_ref_ = Napi::Persistent(cq_obj);
   }
 
  private:
-  // Answers with an error status (if still pending) and frees the fds.
-  void Release(int status) {
-    if (fd_ < 0) return;
-    WireMessage reply{};
-    reply.magic = kWireMagic;
-    reply.version = kWireVersion;
-    reply.type = static_cast<uint16_t>(WireType::kReply);
-    reply.status = status;
-    SendWire(fd_, reply, nullptr, 0);
-    close(fd_);
-    fd_ = -1;
-    CloseFds(peer_fds_, 2);
+  // Refuses the request if it is still pending.
+  void Answer(int status) {
+    if (!link_) return;
+    std::shared_ptr<Link> link = std::move(link_);
+    link->Reject(open_, status);
   }
 
   // accept(depth, slotSize, payload) -> Vi
@@ -579,7 +564,7 @@ class IncomingRequestWrap : public Napi::ObjectWrap<IncomingRequestWrap> {
     if (!CheckArgs(info, 3, "(depth, slotSize, payload)") || !GetUint32(info, 0, "depth", &depth) ||
         !GetUint32(info, 1, "slotSize", &slot_size) || !GetPayload(info, 2, &reply))
       return env.Undefined();
-    if (fd_ < 0 || !cq_->core() || cq_->core()->closed()) {
+    if (!link_ || !cq_->usable()) {
       CodedError(env, "ERR_SOCKET_CLOSED", "connection request already answered").ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -587,50 +572,29 @@ class IncomingRequestWrap : public Napi::ObjectWrap<IncomingRequestWrap> {
       CodedError(env, "ERR_OUT_OF_RANGE", "invalid receive depth or slot size").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    std::unique_ptr<ShmVi> vi;
-    int own_fd = -1;
-    int err = BuildVi(hello_, peer_fds_, depth, slot_size, &vi, &own_fd);
-    if (err != 0) {
-      Release(err);
+    std::shared_ptr<Link> link = std::move(link_);
+    int err = 0;
+    auto entry = link->Accept(open_, SegmentLayout{depth, slot_size}, reply.payload, reply.payload_length, &err);
+    if (!entry) {
       ErrnoError(env, err, "accept").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    reply.magic = kWireMagic;
-    reply.version = kWireVersion;
-    reply.type = static_cast<uint16_t>(WireType::kReply);
-    reply.status = 0;
-    reply.depth = depth;
-    reply.slot_size = slot_size;
-    int fds[2] = {own_fd, cq_->core()->doorbell_fd()};
-    int rc = SendWire(fd_, reply, fds, 2);
-    close(own_fd);
-    CloseFds(peer_fds_, 2);
-    if (rc != 0) {
-      close(fd_);
-      fd_ = -1;
-      ErrnoError(env, -rc, "accept").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    int fd = fd_;
-    fd_ = -1;
-    auto entry = cq_->core()->AddVi(std::move(vi), fd);
     return env.GetInstanceData<Addon>()->NewVi(env, entry);
   }
 
   Napi::Value Reject(const Napi::CallbackInfo& info) {
-    Release(ECONNREFUSED);
+    Answer(ECONNREFUSED);
     return info.Env().Undefined();
   }
 
-  int fd_ = -1;
-  WireMessage hello_{};
-  int peer_fds_[2] = {-1, -1};
+  std::shared_ptr<Link> link_;
+  WireMessage open_{};
   CompletionQueueWrap* cq_ = nullptr;
   Napi::ObjectReference cq_ref_;
 };
 
 // ------------------------------------------------------------------------------------------
-class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
+class ListenerWrap : public Napi::ObjectWrap<ListenerWrap>, public EntryListener {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Listener",
@@ -649,25 +613,25 @@ class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
     }
     if (!GetUidList(info, 2, &allowed_)) return;
     cq_ = CompletionQueueWrap::Unwrap(info[0].As<Napi::Object>());
+    if (!cq_ || !cq_->usable()) {
+      CodedError(env, "ERR_SOCKET_CLOSED", "completion queue is closed").ThrowAsJavaScriptException();
+      return;
+    }
     cq_ref_ = Napi::Persistent(info[0].As<Napi::Object>());
     path_ = info[1].As<Napi::String>().Utf8Value();
     on_request_ = Napi::Persistent(info[3].As<Napi::Function>());
     async_context_ = std::make_unique<Napi::AsyncContext>(env, "via-net:listener");
-    int fd = ListenAt(path_);
-    if (fd < 0) {
-      ErrnoError(env, -fd, "listen " + path_).ThrowAsJavaScriptException();
+    int rc = cq_->registry()->Listen(path_, this);
+    if (rc != 0) {
+      ErrnoError(env, -rc, "listen " + path_).ThrowAsJavaScriptException();
       return;
     }
-    fd_ = fd;
-    reserve_fd_ = open("/", O_RDONLY | O_CLOEXEC);  // see RefuseWithReserve
+    listening_ = true;
+    // A listener keeps the process alive until closed or unref'd, like a listening socket.
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    loop_ = loop;
-    poll_ = new uv_poll_t;
-    uv_poll_init(loop, poll_, fd_);
-    poll_->data = this;
-    uv_poll_start(poll_, UV_READABLE, OnAcceptable);
-    env.GetInstanceData<Addon>()->listening_paths.insert(path_);
+    keepalive_ = new uv_async_t;
+    uv_async_init(loop, keepalive_, nullptr);
     // Like a libuv handle wrap in Node: an open listener stays alive until closed, whether or
     // not JavaScript still holds it.
     self_ref_ = Napi::Persistent(Value());
@@ -675,157 +639,31 @@ class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
 
   ~ListenerWrap() override { Shutdown(); }
 
- private:
-  struct Pending {
-    ListenerWrap* owner;
-    int fd;
-    uv_poll_t poll;
-  };
+  bool Allows(uid_t uid) const override { return uid == geteuid() || allowed_.count(uid) > 0; }
 
-  static void OnAcceptable(uv_poll_t* handle, int status, int) {
-    auto* self = static_cast<ListenerWrap*>(handle->data);
-    if (status < 0) return;
-    for (int i = 0; i < 64; ++i) {
-      int fd = accept4(self->fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if ((errno == EMFILE || errno == ENFILE) && !self->RefuseWithReserve()) {
-          // Not even the reserve fd: leave the connector waiting rather than spin on readiness.
-          self->BackOff();
-        }
-        return;
-      }
-      auto* p = new Pending{self, fd, {}};
-      uv_poll_init(self->loop_, &p->poll, fd);
-      p->poll.data = p;
-      uv_unref(reinterpret_cast<uv_handle_t*>(&p->poll));
-      uv_poll_start(&p->poll, UV_READABLE | UV_DISCONNECT, OnHello);
-      self->pending_.insert(p);
-      // The connector sends HELLO right after connect(), so it is usually queued already: read it
-      // now rather than one event-loop turn later (EAGAIN leaves the poll to wait for it).
-      OnHello(&p->poll, 0, UV_READABLE);
-      if (self->fd_ < 0) return;  // the JS callback closed the listener
-    }
-  }
-
-  // Out of fds, as libuv does for a TCP listener: give up the reserve fd, accept every waiting
-  // connector with it and answer EMFILE (its TCP fallback then meets the kernel's own answer),
-  // then take the reserve back. False if the reserve is gone too.
-  bool RefuseWithReserve() {
-    if (reserve_fd_ < 0) return false;
-    close(reserve_fd_);
-    reserve_fd_ = -1;
-    for (;;) {
-      int fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) break;
-      Refuse(fd, EMFILE);
-    }
-    reserve_fd_ = open("/", O_RDONLY | O_CLOEXEC);
-    return true;
-  }
-
-  void BackOff() {
-    uv_poll_stop(poll_);
-    if (!backoff_) {
-      backoff_ = new uv_timer_t;
-      uv_timer_init(loop_, backoff_);
-      backoff_->data = this;
-      uv_unref(reinterpret_cast<uv_handle_t*>(backoff_));
-    }
-    uv_timer_start(
-        backoff_,
-        [](uv_timer_t* t) {
-          auto* self = static_cast<ListenerWrap*>(t->data);
-          if (self->poll_) uv_poll_start(self->poll_, UV_READABLE, OnAcceptable);
-        },
-        50, 0);
-  }
-
-  void Refuse(int fd, int status) {
-    WireMessage reply{};
-    reply.magic = kWireMagic;
-    reply.version = kWireVersion;
-    reply.type = static_cast<uint16_t>(WireType::kReply);
-    reply.status = status;
-    SendWire(fd, reply, nullptr, 0);
-    close(fd);
-  }
-
-  void DropPending(Pending* p, bool close_fd) {
-    pending_.erase(p);
-    uv_poll_stop(&p->poll);
-    if (close_fd) {
-      int fd = p->fd;
-      p->fd = -1;
-      close(fd);
-    }
-    uv_close(reinterpret_cast<uv_handle_t*>(&p->poll), [](uv_handle_t* h) { delete static_cast<Pending*>(h->data); });
-  }
-
-  static void OnHello(uv_poll_t* handle, int status, int events) {
-    auto* p = static_cast<Pending*>(handle->data);
-    ListenerWrap* self = p->owner;
-    if (status < 0 || (events & UV_DISCONNECT && !(events & UV_READABLE))) {
-      self->DropPending(p, true);
-      return;
-    }
-    WireMessage hello;
-    int fds[2] = {-1, -1};
-    int nfds = 0;
-    ssize_t n = RecvWire(p->fd, &hello, fds, 2, &nfds);
-    if (n == -EAGAIN) return;
-    int fd = p->fd;
-    self->DropPending(p, false);
-    pid_t pid = 0;
-    uid_t uid = 0;
-    gid_t gid = 0;
-    // Checked once HELLO has been read: refusing earlier would close the socket with the HELLO
-    // unread, and the connector would see ECONNRESET instead of our answer.
-    if (!PeerCredentials(fd, &pid, &uid, &gid) || !UidAllowed(uid, self->allowed_)) {
-      CloseFds(fds, nfds);
-      self->Refuse(fd, EACCES);
-      return;
-    }
-    if (n <= 0 || !ValidWire(hello, n, WireType::kHello) || nfds != 2) {
-      CloseFds(fds, nfds);
-      self->Refuse(fd, EBADMSG);
-      return;
-    }
-    if (!SameNetns(pid, hello.netns)) {
-      CloseFds(fds, nfds);
-      self->Refuse(fd, ECONNREFUSED);
-      return;
-    }
-    Napi::Env env = self->Env();
+  void OnOpen(const std::shared_ptr<Link>& link, const WireMessage& open) override {
+    Napi::Env env = Env();
     Napi::HandleScope scope(env);
     Napi::Object req = env.GetInstanceData<Addon>()->request_ctor.New({});
-    IncomingRequestWrap::Unwrap(req)->Init(fd, hello, fds[0], fds[1], self->cq_, self->cq_ref_.Value());
-    Napi::Buffer<uint8_t> payload = Napi::Buffer<uint8_t>::Copy(env, hello.payload, hello.payload_length);
-    if (!CallIntoJs(env, self->Value(), self->on_request_.Value(),
-                    {req, payload, Napi::Number::New(env, pid), Napi::Number::New(env, uid), Napi::Number::New(env, gid)},
-                    *self->async_context_)) {
-      self->Shutdown();  // exiting
+    IncomingRequestWrap::Unwrap(req)->Init(link, open, cq_, cq_ref_.Value());
+    Napi::Buffer<uint8_t> payload = Napi::Buffer<uint8_t>::Copy(env, open.payload, open.payload_length);
+    const Link::Peer& who = link->peer();
+    if (!CallIntoJs(env, Value(), on_request_.Value(),
+                    {req, payload, Napi::Number::New(env, who.pid), Napi::Number::New(env, who.uid),
+                     Napi::Number::New(env, who.gid)},
+                    *async_context_)) {
+      Shutdown();  // exiting
     }
   }
 
+ private:
   void Shutdown() {
-    if (fd_ < 0) return;
-    for (Pending* p : std::set<Pending*>(pending_)) DropPending(p, true);
-    if (poll_) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
+    if (listening_ && cq_ && cq_->registry()) cq_->registry()->Unlisten(path_, this);
+    listening_ = false;
+    if (keepalive_) {
+      uv_close(reinterpret_cast<uv_handle_t*>(keepalive_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
+      keepalive_ = nullptr;
     }
-    if (backoff_) {
-      uv_timer_stop(backoff_);
-      uv_close(reinterpret_cast<uv_handle_t*>(backoff_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-      backoff_ = nullptr;
-    }
-    close(fd_);
-    fd_ = -1;
-    if (reserve_fd_ >= 0) close(reserve_fd_);
-    reserve_fd_ = -1;
-    unlink(path_.c_str());
-    if (Addon* addon = Env().GetInstanceData<Addon>()) addon->listening_paths.erase(path_);
     if (!self_ref_.IsEmpty()) self_ref_.Reset();
   }
 
@@ -834,11 +672,11 @@ class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
     return info.Env().Undefined();
   }
   Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (poll_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    if (keepalive_) uv_ref(reinterpret_cast<uv_handle_t*>(keepalive_));
     return info.Env().Undefined();
   }
   Napi::Value Unref(const Napi::CallbackInfo& info) {
-    if (poll_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    if (keepalive_) uv_unref(reinterpret_cast<uv_handle_t*>(keepalive_));
     return info.Env().Undefined();
   }
 
@@ -848,17 +686,14 @@ class ListenerWrap : public Napi::ObjectWrap<ListenerWrap> {
   Napi::FunctionReference on_request_;
   std::unique_ptr<Napi::AsyncContext> async_context_;
   std::set<uid_t> allowed_;
-  std::set<Pending*> pending_;
   std::string path_;
-  int fd_ = -1;
-  uv_loop_t* loop_ = nullptr;
-  uv_poll_t* poll_ = nullptr;
-  uv_timer_t* backoff_ = nullptr;
-  int reserve_fd_ = -1;  // given up when accept() meets EMFILE, so connectors get an answer
+  bool listening_ = false;
+  uv_async_t* keepalive_ = nullptr;
 };
 
 // ------------------------------------------------------------------------------------------
-// An outgoing connection: HELLO sent, waiting for REPLY.
+// An outgoing connection: OPEN sent (or queued behind a new link's handshake), waiting for the
+// listener's answer.
 class ConnectRequestWrap : public Napi::ObjectWrap<ConnectRequestWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -869,115 +704,51 @@ class ConnectRequestWrap : public Napi::ObjectWrap<ConnectRequestWrap> {
 
   // Returns 0 or a positive errno (the connection attempt failed before it started).
   int Start(Napi::Env env, CompletionQueueWrap* cq, Napi::Object cq_obj, const std::string& path, uint32_t depth,
-            uint32_t slot_size, const WireMessage& hello_template, std::set<uid_t> allowed, Napi::Function cb) {
-    int fd = ConnectTo(path);
-    if (fd < 0) return -fd;
-    SegmentLayout layout{depth, slot_size};
-    int memfd = CreateSegment(layout, &own_);
-    if (memfd < 0) {
-      close(fd);
-      return -memfd;
-    }
-    WireMessage hello = hello_template;
-    hello.magic = kWireMagic;
-    hello.version = kWireVersion;
-    hello.type = static_cast<uint16_t>(WireType::kHello);
-    hello.depth = depth;
-    hello.slot_size = slot_size;
-    hello.netns = NetnsInode();
-    int fds[2] = {memfd, cq->core()->doorbell_fd()};
-    int rc = SendWire(fd, hello, fds, 2);
-    close(memfd);
-    if (rc != 0) {
-      close(fd);
-      UnmapSegment(&own_);
-      return rc == -EAGAIN ? ECONNREFUSED : -rc;
-    }
-    fd_ = fd;
-    layout_ = layout;
-    cq_ = cq;
+            uint32_t slot_size, const WireMessage& payload, const std::set<uid_t>& allowed, Napi::Function cb) {
     cq_ref_ = Napi::Persistent(cq_obj);
-    allowed_ = std::move(allowed);
     callback_ = Napi::Persistent(cb);
     async_context_ = std::make_unique<Napi::AsyncContext>(env, "via-net:connect");
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    uv_poll_init(loop, poll_, fd_);
-    poll_->data = this;
-    uv_poll_start(poll_, UV_READABLE | UV_DISCONNECT, OnReply);
-    self_ref_ = Napi::Persistent(Value());  // stay alive until the reply or cancel
+    int64_t token = cq->registry()->Open(
+        path, SegmentLayout{depth, slot_size}, payload.payload, payload.payload_length, allowed,
+        [this](int err, const std::shared_ptr<ViEntry>& entry, const WireMessage* accept) { Answered(err, entry, accept); },
+        &link_);
+    if (token < 0) {
+      callback_.Reset();
+      return int(-token);
+    }
+    token_ = token;
+    self_ref_ = Napi::Persistent(Value());  // stay alive until the answer or cancel
     return 0;
   }
 
  private:
-  static void OnReply(uv_poll_t* handle, int status, int) {
-    auto* self = static_cast<ConnectRequestWrap*>(handle->data);
-    Napi::Env env = self->Env();
+  void Answered(int err, const std::shared_ptr<ViEntry>& entry, const WireMessage* accept) {
+    link_.reset();
+    if (callback_.IsEmpty()) {
+      if (entry) entry->Close();
+      return;
+    }
+    Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    WireMessage reply;
-    int fds[2] = {-1, -1};
-    int nfds = 0;
-    ssize_t n = status < 0 ? -ECONNRESET : RecvWire(self->fd_, &reply, fds, 2, &nfds);
-    if (n == -EAGAIN) return;
-    int err = 0;
-    std::unique_ptr<ShmVi> vi;
-    pid_t pid = 0;
-    uid_t uid = 0;
-    gid_t gid = 0;
-    if (n <= 0 || !ValidWire(reply, n, WireType::kReply)) {
-      err = n < 0 ? int(-n) : ECONNREFUSED;
-    } else if (reply.status != 0) {
-      err = reply.status > 0 && reply.status < 4096 ? reply.status : ECONNREFUSED;
-    } else if (nfds != 2 || !PeerCredentials(self->fd_, &pid, &uid, &gid) || !UidAllowed(uid, self->allowed_)) {
-      err = nfds != 2 ? EBADMSG : EACCES;
-    } else {
-      SegmentLayout peer_layout{reply.depth, reply.slot_size};
-      MappedSegment peer;
-      if (!SegmentLayout::Valid(reply.depth, reply.slot_size) || !CheckDoorbellFd(fds[1])) {
-        err = EBADMSG;
-      } else if (int rc = MapPeerSegment(fds[0], peer_layout, &peer); rc != 0) {
-        err = -rc;
-      } else {
-        int doorbell = dup(fds[1]);
-        if (doorbell < 0) {
-          err = errno;
-          UnmapSegment(&peer);
-        } else {
-          vi = std::make_unique<ShmVi>(self->own_, peer, doorbell);
-          self->own_ = MappedSegment{};  // now owned by the VI
-        }
-      }
-    }
-    CloseFds(fds, nfds);
-    Napi::Function cb = self->callback_.Value();
-    Napi::Object recv = self->Value();
-    // Hand the fd over to the VI only after our poll handle on it is closed: libuv keeps one
-    // watcher per fd, and closing the old handle later would unregister the VI's.
-    int fd = self->fd_;
-    self->fd_ = -1;
-    self->Finish();
+    Napi::Function cb = callback_.Value();
+    Napi::Object recv = Value();
     std::vector<napi_value> args;
-    if (err != 0) {
-      close(fd);
-      args = {ErrnoError(env, err, "connect").Value()};
+    if (err != 0 || !entry) {
+      args = {ErrnoError(env, err ? err : ECONNREFUSED, "connect").Value()};
     } else {
-      auto entry = self->cq_->core()->AddVi(std::move(vi), fd);  // the fd stays open for liveness
       args = {env.Null(), env.GetInstanceData<Addon>()->NewVi(env, entry),
-              Napi::Buffer<uint8_t>::Copy(env, reply.payload, reply.payload_length)};
+              Napi::Buffer<uint8_t>::Copy(env, accept->payload, accept->payload_length)};
     }
-    CallIntoJs(env, recv, cb, args, *self->async_context_);
+    std::unique_ptr<Napi::AsyncContext> context = std::move(async_context_);
+    Finish();
+    CallIntoJs(env, recv, cb, args, *context);
   }
 
   void Finish() {
-    if (poll_) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
+    if (link_) {
+      std::shared_ptr<Link> link = std::move(link_);
+      link->CancelOpen(token_);
     }
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-    UnmapSegment(&own_);
     if (!self_ref_.IsEmpty()) self_ref_.Reset();
     // The callback's closure reaches the whole connection (socket, engine, buffers): a strong
     // reference kept after the answer would pin every connection ever made.
@@ -989,16 +760,12 @@ class ConnectRequestWrap : public Napi::ObjectWrap<ConnectRequestWrap> {
     return info.Env().Undefined();
   }
 
-  int fd_ = -1;
-  SegmentLayout layout_;
-  MappedSegment own_;
-  CompletionQueueWrap* cq_ = nullptr;
+  std::shared_ptr<Link> link_;
+  int64_t token_ = 0;
   Napi::ObjectReference cq_ref_;
   Napi::ObjectReference self_ref_;
   Napi::FunctionReference callback_;
   std::unique_ptr<Napi::AsyncContext> async_context_;
-  std::set<uid_t> allowed_;
-  uv_poll_t* poll_ = nullptr;
 };
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
@@ -1011,41 +778,23 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   connect_ctor_ = Napi::Persistent(ConnectRequestWrap::Define(env));
   DefineAddon(exports, {
                            InstanceMethod("attrs", &Addon::Attrs),
-                           InstanceMethod("setMaxTransferSize", &Addon::SetMaxTransferSize),
                            InstanceMethod("netns", &Addon::Netns),
                            InstanceMethod("connect", &Addon::Connect),
                            InstanceValue("CompletionQueue", CompletionQueueWrap::Define(env)),
                            InstanceValue("Listener", ListenerWrap::Define(env)),
                            InstanceValue("Vi", vi),
                        });
-  env.AddCleanupHook([this]() {
-    // Rendezvous entries of listeners still open at exit would look stale to the next process;
-    // remove them now (a SIGKILLed process cannot, and the next listener replaces the entry).
-    for (const std::string& path : listening_paths) unlink(path.c_str());
-  });
 }
 
 Napi::Value Addon::Attrs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("maxTransferSize", Napi::Number::New(env, g_max_transfer_size));
+  o.Set("maxTransferSize", Napi::Number::New(env, kDefaultMaxTransferSize));
   o.Set("maxRecvDepth", Napi::Number::New(env, kMaxDepth));
   // Sends complete synchronously (the emulator copies at post time), so no send queue builds up.
   o.Set("maxSendDepth", Napi::Number::New(env, kMaxDepth));
   o.Set("maxPayload", Napi::Number::New(env, kMaxPayload));
   return o;
-}
-
-Napi::Value Addon::SetMaxTransferSize(const Napi::CallbackInfo& info) {
-  uint32_t size;
-  if (!CheckArgs(info, 1, "(size)") || !GetUint32(info, 0, "size", &size)) return info.Env().Undefined();
-  if (!SegmentLayout::Valid(1, size)) {
-    CodedError(info.Env(), "ERR_OUT_OF_RANGE", "maxTransferSize must be a multiple of 64 in [64, 1 MiB]")
-        .ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
-  g_max_transfer_size = size;
-  return info.Env().Undefined();
 }
 
 Napi::Value Addon::Netns(const Napi::CallbackInfo& info) {
@@ -1074,13 +823,13 @@ Napi::Value Addon::Connect(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   auto* cq = CompletionQueueWrap::Unwrap(info[0].As<Napi::Object>());
-  if (!cq || !cq->core() || cq->core()->closed()) {
+  if (!cq || !cq->usable()) {
     CodedError(env, "ERR_SOCKET_CLOSED", "completion queue is closed").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Napi::Object req = connect_ctor_.New({});
   int err = ConnectRequestWrap::Unwrap(req)->Start(env, cq, info[0].As<Napi::Object>(), info[1].As<Napi::String>(),
-                                                   depth, slot_size, hello, std::move(allowed),
+                                                   depth, slot_size, hello, allowed,
                                                    info[6].As<Napi::Function>());
   if (err != 0) {
     ErrnoError(env, err, "connect").ThrowAsJavaScriptException();

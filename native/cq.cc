@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "rendezvous.h"
@@ -19,6 +20,13 @@ static uint64_t NowNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+// How often idle VIs give their slot memory back: VIA_NET_SHM_TRIM_MS (0 turns it off), default 1 s.
+static uint64_t TrimIntervalMs() {
+  const char* env = getenv("VIA_NET_SHM_TRIM_MS");
+  if (!env || !*env) return 1000;
+  return strtoull(env, nullptr, 10);
 }
 
 // Longest a single drive may keep the event loop while completions keep arriving.
@@ -53,72 +61,36 @@ static void CloseAndFree(Handle* handle) {
 // ---------------------------------------------------------------------------------------------
 // ViEntry
 
-static void OnSetupSocket(uv_poll_t* handle, int status, int events);
-
 void ViEntry::Break(BreakReason reason) {
   if (closed) return;
   vi->MarkBroken(reason);
-  if (!peer_notified && setup_fd >= 0) {
+  if (!peer_notified && link) {
     peer_notified = true;
-    WireMessage msg{};
-    msg.magic = kWireMagic;
-    msg.version = kWireVersion;
-    msg.type = static_cast<uint16_t>(WireType::kBreak);
-    msg.reason = static_cast<uint32_t>(reason);
-    SendWire(setup_fd, msg, nullptr, 0);
-    shutdown(setup_fd, SHUT_WR);
+    std::shared_ptr<Link> l = link;  // a failed send kills the link, which lets go of us
+    l->SendClose(peer_id, reason);
   }
-  if (cq) cq->Kick();
+  if (cq) cq->Kick(this);
+}
+
+void ViEntry::PeerGone(BreakReason reason) {
+  if (peer_gone) return;
+  peer_gone = true;
+  peer_reason = reason;
+  if (cq) cq->Kick(this);
 }
 
 void ViEntry::Close() {
   if (closed) return;
   closed = true;
+  std::shared_ptr<ViEntry> keep = shared_from_this();
   if (cq) cq->RemoveVi(this);
   cq = nullptr;
-  if (setup_poll) {
-    // The poll handle must be closed before its fd; the fd closes in the close callback.
-    auto* holder = new std::shared_ptr<ViEntry>(shared_from_this());
-    setup_poll->data = holder;
-    uv_poll_stop(setup_poll);
-    uv_close(reinterpret_cast<uv_handle_t*>(setup_poll), [](uv_handle_t* h) {
-      auto* owner = static_cast<std::shared_ptr<ViEntry>*>(h->data);
-      if ((*owner)->setup_fd >= 0) close((*owner)->setup_fd);
-      (*owner)->setup_fd = -1;
-      delete reinterpret_cast<uv_poll_t*>(h);
-      delete owner;
-    });
-    setup_poll = nullptr;
-  } else if (setup_fd >= 0) {
-    close(setup_fd);
-    setup_fd = -1;
-  }
-  vi.reset();  // unmaps both segments and closes the peer's doorbell fd
-}
-
-static void OnSetupSocket(uv_poll_t* handle, int status, int events) {
-  auto* entry = static_cast<ViEntry*>(handle->data);
-  if (!entry || entry->closed) return;
-  bool gone = status < 0 || (events & UV_DISCONNECT);
-  // Read even when the hang-up came with it: a BREAK message says why the peer went away.
-  if (status >= 0 && (events & UV_READABLE)) {
-    WireMessage msg;
-    int fds[2];
-    int nfds = 0;
-    ssize_t n = RecvWire(entry->setup_fd, &msg, fds, 2, &nfds);
-    CloseFds(fds, nfds);
-    if (n == -EAGAIN) return;
-    if (n > 0 && ValidWire(msg, n, WireType::kBreak) && msg.reason >= 1 && msg.reason <= 4) {
-      entry->peer_reason = static_cast<BreakReason>(msg.reason);
-    } else if (n > 0) {
-      entry->peer_reason = BreakReason::kCorrupt;  // nothing but BREAK may follow the handshake
-    }
-    gone = true;
-  }
-  if (gone) {
-    entry->peer_gone = true;
-    uv_poll_stop(handle);
-    if (entry->cq) entry->cq->Kick();
+  if (link) {
+    std::shared_ptr<Link> l = link;  // a failed send kills the link, which lets go of us
+    // A plain close reads at the peer as a hang-up (end of stream or reset, by what it took).
+    if (!peer_notified) l->SendClose(peer_id, BreakReason::kPeerGone);
+    peer_notified = true;
+    l->EntryClosed(this);  // frees the ring now if the peer is done with it too
   }
 }
 
@@ -148,7 +120,33 @@ int CompletionQueueCore::Init() {
   uv_idle_init(loop_, idle_);
   idle_->data = this;
   UpdateRefs();
+  uint64_t trim_ms = TrimIntervalMs();
+  if (trim_ms > 0) {
+    trim_ = new uv_timer_t;
+    uv_timer_init(loop_, trim_);
+    trim_->data = this;
+    uv_timer_start(trim_, OnTrim, trim_ms, trim_ms);
+    uv_unref(reinterpret_cast<uv_handle_t*>(trim_));  // housekeeping never keeps a process alive
+  }
   return 0;
+}
+
+void CompletionQueueCore::OnTrim(uv_timer_t* handle) { static_cast<CompletionQueueCore*>(handle->data)->TrimIdle(); }
+
+void CompletionQueueCore::TrimIdle() {
+  // A VI that streamed has touched up to its whole ring; once it has been quiet for an interval
+  // (and only then, so a busy stream never refaults pages), its free slots go back.
+  for (auto& [id, e] : vis_) {
+    if (!e->vi || e->reported) continue;
+    uint32_t activity = e->vi->activity();
+    if (activity != e->trim_mark) {
+      e->trim_mark = activity;
+      e->trimmed = false;
+    } else if (!e->trimmed) {
+      e->trimmed = true;
+      stats.trimmed_bytes += e->vi->TrimPeerSlots() + e->vi->TrimOwnSlots();
+    }
+  }
 }
 
 void CompletionQueueCore::SetArena(uint8_t* data, size_t size) {
@@ -163,37 +161,44 @@ void CompletionQueueCore::SetPollMode(PollMode mode, uint32_t spin_micros) {
   UpdateIdle();
 }
 
-std::shared_ptr<ViEntry> CompletionQueueCore::AddVi(std::unique_ptr<ShmVi> vi, int setup_fd) {
-  auto entry = std::make_shared<ViEntry>();
-  entry->id = next_id_++;
-  if (next_id_ == 0) next_id_ = 1;  // 2^32 connections later, ids wrap; 0 stays unused
-  entry->vi = std::move(vi);
-  entry->setup_fd = setup_fd;
+uint32_t CompletionQueueCore::NewId() {
+  // 2^32 connections later ids wrap; 0 stays unused, and an id still in use is skipped.
+  do {
+    ++next_id_;
+  } while (next_id_ == 0 || vis_.count(next_id_));
+  return next_id_;
+}
+
+void CompletionQueueCore::AddVi(const std::shared_ptr<ViEntry>& entry) {
   entry->cq = this;
-  entry->setup_poll = new uv_poll_t;
-  if (uv_poll_init(loop_, entry->setup_poll, setup_fd) == 0) {
-    entry->setup_poll->data = entry.get();
-    uv_poll_start(entry->setup_poll, UV_READABLE | UV_DISCONNECT, OnSetupSocket);
-    // Liveness watching alone must not keep the process alive: the CQ's own ref does that.
-    uv_unref(reinterpret_cast<uv_handle_t*>(entry->setup_poll));
-  } else {
-    delete entry->setup_poll;
-    entry->setup_poll = nullptr;
-    entry->peer_gone = true;
-  }
-  vis_.push_back(entry);
+  vis_[entry->id] = entry;
+  ++live_vis_;
   RefChanged(+1);
-  UpdateIdle();
-  Kick();  // the peer may have published before we were watching
-  return entry;
+  Kick(entry.get());  // the peer may have published before we were watching
 }
 
 void CompletionQueueCore::RemoveVi(ViEntry* entry) {
-  auto it = std::find_if(vis_.begin(), vis_.end(), [entry](const auto& e) { return e.get() == entry; });
-  if (it == vis_.end()) return;
+  auto it = vis_.find(entry->id);
+  if (it == vis_.end() || it->second.get() != entry) return;
   if (entry->refed) RefChanged(-1);
+  if (!entry->reported) --live_vis_;
   vis_.erase(it);
   UpdateIdle();
+}
+
+void CompletionQueueCore::Reported(ViEntry* e) {
+  e->reported = true;
+  --live_vis_;
+  UpdateIdle();
+}
+
+void CompletionQueueCore::Kick(ViEntry* entry) {
+  if (closed_) return;
+  if (!entry->queued) {
+    entry->queued = true;
+    ready_.push_back(entry->id);
+  }
+  Kick();
 }
 
 void CompletionQueueCore::RefChanged(int delta) {
@@ -211,12 +216,6 @@ void CompletionQueueCore::UpdateRefs() {
   };
   apply(reinterpret_cast<uv_handle_t*>(doorbell_poll_));
   apply(reinterpret_cast<uv_handle_t*>(idle_));
-}
-
-bool CompletionQueueCore::HasLiveVis() const {
-  for (const auto& e : vis_)
-    if (!e->reported) return true;
-  return false;
 }
 
 void CompletionQueueCore::UpdateIdle() {
@@ -256,17 +255,15 @@ void CompletionQueueCore::OnIdle(uv_idle_t* handle) {
 }
 
 void CompletionQueueCore::SetAllSleeping(bool sleeping) {
-  for (auto& e : vis_)
-    if (e->vi && !e->reported) e->vi->SetSleeping(sleeping);
+  for (Link* link : links_) link->SetSleeping(sleeping);
 }
 
 bool CompletionQueueCore::ArenaFull() const { return meta_ && (meta_[1] & kFlagArenaFull); }
 
 bool CompletionQueueCore::AnyReady() const {
-  for (auto& e : vis_) {
-    if (e->reported || !e->vi) continue;
-    if (e->vi->broken() || e->peer_gone || e->vi->MaybeReady()) return true;
-  }
+  if (!ready_.empty()) return true;
+  for (Link* link : links_)
+    if (link->HasHints()) return true;
   return false;
 }
 
@@ -278,19 +275,16 @@ static BreakReason HangUpReason(const ViEntry& e) {
   return e.vi->PeerTookAll() ? BreakReason::kPeerExited : BreakReason::kPeerGone;
 }
 
-int CompletionQueueCore::Harvest() {
-  if (!meta_ || batch_ <= 0) return 0;
-  int n = 0;
-  int flags = 0;
-  size_t count = vis_.size();
+bool CompletionQueueCore::HarvestVi(ViEntry* e, int* n, int* flags) {
+  ShmVi* vi = e->vi.get();
   // Copies one completion into the arena and records it; false when the arena is full.
-  auto record = [&](ViEntry* e, uint32_t length, uint32_t imm, const uint8_t* data) {
+  auto record = [&](uint32_t length, uint32_t imm, const uint8_t* data) {
     if (arena_pos_ + length > arena_size_) {
-      flags |= kFlagArenaFull;  // JS hands us a fresh arena and we continue on the next turn
+      *flags |= kFlagArenaFull;  // JS hands us a fresh arena and we continue on the next turn
       return false;
     }
     if (length) std::memcpy(arena_ + arena_pos_, data, length);
-    int32_t* rec = meta_ + kMetaHeader + n * kMetaFields;
+    int32_t* rec = meta_ + kMetaHeader + *n * kMetaFields;
     rec[0] = int32_t(e->id);
     rec[1] = kKindRecv;
     rec[2] = int32_t(length);
@@ -298,50 +292,73 @@ int CompletionQueueCore::Harvest() {
     rec[4] = int32_t(arena_pos_);
     size_t aligned = (size_t(length) + 7) & ~size_t(7);
     arena_pos_ = std::min(arena_size_, arena_pos_ + aligned);
-    e->vi->Consume(length);
-    ++n;
+    vi->Consume(length);
+    ++*n;
     return true;
   };
-  for (size_t k = 0; k < count && n < batch_ && !(flags & kFlagArenaFull); ++k) {
-    ViEntry* e = vis_[(round_robin_ + k) % count].get();
-    if (e->reported || !e->vi) continue;
-    ShmVi* vi = e->vi.get();
-    bool ring_empty = false;
-    while (!vi->broken() && n < batch_) {
-      uint32_t length, imm;
-      const uint8_t* data;
-      int r = vi->Peek(&length, &imm, &data);
-      if (r == 0) {
-        // A peer that died while combining small writes in place: those bytes were accepted,
-        // so they are delivered, last (consuming the slot leaves nothing more to peek).
-        if (e->peer_gone && e->peer_reason == BreakReason::kPeerGone && vi->PeekStaged(&length, &imm, &data) == 1 &&
-            !record(e, length, imm, data))
-          break;
-        ring_empty = true;
-        break;
-      }
-      if (r < 0) {
-        e->Break(BreakReason::kCorrupt);
-        break;
-      }
-      if (!record(e, length, imm, data)) break;
+  bool ring_empty = false;
+  while (!vi->broken()) {
+    if (*n >= batch_) return false;
+    uint32_t length, imm;
+    const uint8_t* data;
+    int r = vi->Peek(&length, &imm, &data);
+    if (r == 0) {
+      // A peer that died while combining small writes in place: those bytes were accepted,
+      // so they are delivered, last (consuming the slot leaves nothing more to peek).
+      if (e->peer_gone && e->peer_reason == BreakReason::kPeerGone && vi->PeekStaged(&length, &imm, &data) == 1 &&
+          !record(length, imm, data))
+        return false;
+      ring_empty = true;
+      break;
     }
-    bool report = vi->broken() || (e->peer_gone && ring_empty);
-    if (report && n < batch_) {
-      BreakReason reason = vi->broken() ? vi->reason() : HangUpReason(*e);
-      int32_t* rec = meta_ + kMetaHeader + n * kMetaFields;
-      rec[0] = int32_t(e->id);
-      rec[1] = kKindError;
-      rec[2] = int32_t(reason);
-      // Whether the break was found here (1) or reported by the peer (0).
-      rec[3] = vi->broken() ? 1 : 0;
-      rec[4] = 0;
-      e->reported = true;
-      ++n;
-      UpdateIdle();
+    if (r < 0) {
+      e->Break(BreakReason::kCorrupt);
+      break;
+    }
+    if (!record(length, imm, data)) return false;
+  }
+  if (vi->broken() || (e->peer_gone && ring_empty)) {
+    if (*n >= batch_) return false;
+    BreakReason reason = vi->broken() ? vi->reason() : HangUpReason(*e);
+    int32_t* rec = meta_ + kMetaHeader + *n * kMetaFields;
+    rec[0] = int32_t(e->id);
+    rec[1] = kKindError;
+    rec[2] = int32_t(reason);
+    // Whether the break was found here (1) or reported by the peer (0).
+    rec[3] = vi->broken() ? 1 : 0;
+    rec[4] = 0;
+    ++*n;
+    Reported(e);
+  }
+  return true;
+}
+
+int CompletionQueueCore::Harvest() {
+  if (!meta_ || batch_ <= 0) return 0;
+  int n = 0;
+  int flags = 0;
+  // The hints say which VIs the peers published to since the last look.
+  std::vector<uint32_t> hinted;
+  for (Link* link : links_) link->DrainHints(&hinted);
+  for (uint32_t id : hinted) {
+    ViEntry* e = Find(id);
+    if (e && !e->queued) {
+      e->queued = true;
+      ready_.push_back(id);
     }
   }
-  if (count) round_robin_ = (round_robin_ + 1) % count;
+  while (!ready_.empty()) {
+    ViEntry* e = Find(ready_.front());
+    if (!e || e->reported || !e->vi) {
+      if (e) e->queued = false;
+      ready_.pop_front();
+      continue;
+    }
+    // A VI the batch could not finish stays first in line for the next harvest.
+    if (!HarvestVi(e, &n, &flags)) break;
+    e->queued = false;
+    ready_.pop_front();
+  }
   meta_[0] = n;
   meta_[1] = flags;
   stats.completions += uint64_t(n);
@@ -354,7 +371,7 @@ CompletionQueueCore::WaitState CompletionQueueCore::Inspect() const {
     pollfd p{doorbell_fd_, POLLIN, 0};
     w.doorbell_readable = poll(&p, 1, 0) > 0;
   }
-  for (const auto& e : vis_) {
+  for (const auto& [id, e] : vis_) {
     if (!e->vi || e->reported) continue;
     if (e->vi->MaybeReady()) w.ready_vis++;
     if (e->vi->Snap().own_sleeping) w.sleeping_vis++;
@@ -430,9 +447,11 @@ void CompletionQueueCore::Drive() {
 void CompletionQueueCore::Close() {
   if (closed_) return;
   // Close every VI first: each releases its fds and mappings.
-  auto vis = vis_;
+  std::vector<std::shared_ptr<ViEntry>> vis;
+  for (auto& [id, e] : vis_) vis.push_back(e);
   for (auto& e : vis) e->Close();
   vis_.clear();
+  ready_.clear();
   closed_ = true;
   if (doorbell_poll_) {
     uv_poll_stop(doorbell_poll_);
@@ -443,6 +462,11 @@ void CompletionQueueCore::Close() {
     uv_idle_stop(idle_);
     CloseAndFree(idle_);
     idle_ = nullptr;
+  }
+  if (trim_) {
+    uv_timer_stop(trim_);
+    CloseAndFree(trim_);
+    trim_ = nullptr;
   }
   if (doorbell_fd_ >= 0) close(doorbell_fd_);
   doorbell_fd_ = -1;

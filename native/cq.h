@@ -13,10 +13,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <memory>
+#include <set>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
+#include "link.h"
 #include "shm_vi.h"
 
 namespace via {
@@ -33,24 +37,32 @@ constexpr int kFlagArenaFull = 1;
 
 enum class PollMode : int { kEvent = 0, kAdaptive = 1, kBusy = 2 };
 
-// One VI as the completion queue sees it. Shared between the CQ, the JS wrapper and libuv close
-// callbacks; the fds and mappings are released at Close(), the struct when the last owner goes.
+// One VI as the completion queue sees it. Shared between the CQ, its link, the JS wrapper; the
+// ring goes back to the link's allocator once both sides are done with it.
 struct ViEntry : std::enable_shared_from_this<ViEntry> {
-  uint32_t id = 0;
+  uint32_t id = 0;       // ours: names our ring on the link and the VI in JavaScript
+  uint32_t peer_id = 0;  // the peer's id for the same VI (what CLOSE and hints name there)
   std::unique_ptr<ShmVi> vi;
-  int setup_fd = -1;            // the Unix socket kept open for liveness and BREAK messages
-  uv_poll_t* setup_poll = nullptr;
+  std::shared_ptr<Link> link;
+  size_t ring_offset = 0;  // our receive ring in our region
+  size_t ring_size = 0;
   CompletionQueueCore* cq = nullptr;
-  bool peer_gone = false;       // the setup socket hung up, or the peer sent BREAK
+  bool peer_gone = false;    // the peer sent CLOSE, or its process (the link) went away
+  bool peer_closed = false;  // the peer will never write into our ring again: it may be freed
   BreakReason peer_reason = BreakReason::kPeerGone;
   bool reported = false;        // the error completion has been delivered
-  bool peer_notified = false;   // BREAK sent to the peer
+  bool peer_notified = false;   // CLOSE sent to the peer
   bool closed = false;
   bool refed = true;
+  bool queued = false;  // in the CQ's ready list
+  uint32_t trim_mark = 0;  // sends + receives at the last trim tick
+  bool trimmed = true;     // no traffic since the free slots were last given back
 
   // Breaks the VI locally and tells the peer why (it gets an error completion too).
   void Break(BreakReason reason);
   void Close();
+  // The peer is gone (CLOSE or link death): deliver what is left, then the error.
+  void PeerGone(BreakReason reason);
 };
 
 class CompletionQueueCore {
@@ -67,8 +79,16 @@ class CompletionQueueCore {
   void SetPollMode(PollMode mode, uint32_t spin_micros);
   PollMode mode() const { return mode_; }
 
-  std::shared_ptr<ViEntry> AddVi(std::unique_ptr<ShmVi> vi, int setup_fd);
+  uv_loop_t* loop() const { return loop_; }
+  uint32_t NewId();
+  void AddVi(const std::shared_ptr<ViEntry>& entry);
   void RemoveVi(ViEntry* entry);
+  // Links whose sleep flags and hint rings this queue serves.
+  void AddLink(Link* link) { links_.insert(link); }
+  void RemoveLink(Link* link) { links_.erase(link); }
+  size_t link_count() const { return links_.size(); }
+  // Schedules a look at one VI (it has work the hints may not show: a break, a hang-up).
+  void Kick(ViEntry* entry);
   void RefChanged(int delta);
   // Manual, non-blocking poll into the meta array (no JS callback). Returns the count.
   // `force` also polls from inside a dispatch: only for a process that is exiting.
@@ -78,6 +98,11 @@ class CompletionQueueCore {
   void Close();
   bool closed() const { return closed_; }
   size_t vi_count() const { return vis_.size(); }
+  // A VI by id, or null.
+  ViEntry* Find(uint32_t id) const {
+    auto it = vis_.find(id);
+    return it == vis_.end() ? nullptr : it->second.get();
+  }
 
   // Diagnostics for stall reports: what the queue is waiting for right now.
   struct WaitState {
@@ -92,20 +117,27 @@ class CompletionQueueCore {
     uint64_t sleeps = 0;       // times the queue went to sleep
     uint64_t completions = 0;  // completions delivered
     uint64_t dispatches = 0;   // JS dispatch calls
+    uint64_t trimmed_bytes = 0;  // slot memory given back by idle trims
   } stats;
 
  private:
   static void OnDoorbell(uv_poll_t* handle, int status, int events);
   static void OnIdle(uv_idle_t* handle);
+  static void OnTrim(uv_timer_t* handle);
+  // Gives back the slot memory of every VI that sent nothing for a whole trim interval.
+  void TrimIdle();
   void Drive();
   int Harvest();
+  // Harvests one VI into the batch; false when the batch or the arena filled up first.
+  bool HarvestVi(ViEntry* e, int* n, int* flags);
   bool AnyReady() const;
+  void Reported(ViEntry* e);
   bool ArenaFull() const;
   void SetAllSleeping(bool sleeping);
   void Dispatch(int count);
   void UpdateRefs();
   void UpdateIdle();
-  bool HasLiveVis() const;
+  bool HasLiveVis() const { return live_vis_ > 0; }
 
   uv_loop_t* loop_;
   int32_t* meta_;
@@ -114,6 +146,7 @@ class CompletionQueueCore {
   int doorbell_fd_ = -1;
   uv_poll_t* doorbell_poll_ = nullptr;
   uv_idle_t* idle_ = nullptr;
+  uv_timer_t* trim_ = nullptr;
   bool idle_running_ = false;
   bool kick_pending_ = false;
   uint8_t* arena_ = nullptr;
@@ -121,8 +154,10 @@ class CompletionQueueCore {
   size_t arena_pos_ = 0;
   PollMode mode_ = PollMode::kAdaptive;
   uint64_t spin_ns_ = 50000;
-  std::vector<std::shared_ptr<ViEntry>> vis_;
-  size_t round_robin_ = 0;
+  std::unordered_map<uint32_t, std::shared_ptr<ViEntry>> vis_;
+  std::set<Link*> links_;
+  std::deque<uint32_t> ready_;  // VIs to harvest, in order (ids; a closed one is skipped)
+  size_t live_vis_ = 0;         // VIs whose error has not been reported
   uint32_t next_id_ = 1;
   int refs_ = 0;
   bool in_dispatch_ = false;

@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
 
 namespace via {
@@ -140,12 +142,94 @@ ssize_t RecvWire(int fd, WireMessage* msg, int* fds, int max_fds, int* nfds) {
   return n;
 }
 
-bool ValidWire(const WireMessage& msg, ssize_t size, WireType expected) {
+bool ValidWireAny(const WireMessage& msg, ssize_t size) {
   if (size < static_cast<ssize_t>(offsetof(WireMessage, payload))) return false;
   if (msg.magic != kWireMagic || msg.version != kWireVersion) return false;
-  if (msg.type != static_cast<uint16_t>(expected)) return false;
   if (msg.payload_length > kMaxPayload) return false;
+  if (memchr(msg.name, 0, sizeof msg.name) == nullptr) return false;
   return static_cast<size_t>(size) == offsetof(WireMessage, payload) + msg.payload_length;
+}
+
+bool ValidWire(const WireMessage& msg, ssize_t size, WireType expected) {
+  return ValidWireAny(msg, size) && msg.type == static_cast<uint16_t>(expected);
+}
+
+WireMessage NewWire(WireType type) {
+  WireMessage msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.magic = kWireMagic;
+  msg.version = kWireVersion;
+  msg.type = static_cast<uint16_t>(type);
+  return msg;
+}
+
+// Start time of a process (clock ticks since boot, field 22 of /proc/<pid>/stat), or 0.
+static uint64_t ProcessStartTime(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[1024];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
+  const char* p = strrchr(buf, ')');
+  if (!p) return 0;
+  int field = 2;
+  for (++p; *p && field < 22; ++p) {
+    if (*p == ' ') ++field;
+  }
+  return field == 22 ? strtoull(p, nullptr, 10) : 0;
+}
+
+std::string ProcessSocketName(pid_t pid) {
+  return "p-" + std::to_string(pid) + "-" + std::to_string(ProcessStartTime(pid));
+}
+
+static std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+static bool ValidTarget(const std::string& target) {
+  if (target.size() < 5 || target.size() >= kMaxEntryName || target.compare(0, 2, "p-") != 0) return false;
+  for (size_t i = 2; i < target.size(); ++i)
+    if (!(isdigit(static_cast<unsigned char>(target[i])) || target[i] == '-')) return false;
+  return true;
+}
+
+int ResolveEntry(const std::string& entry_path, std::string* target) {
+  char buf[kMaxEntryName + 1];
+  ssize_t n = readlink(entry_path.c_str(), buf, sizeof buf - 1);
+  if (n < 0) return errno == ENOENT || errno == ENOTDIR ? -ENOENT : -ECONNREFUSED;
+  buf[n] = '\0';
+  if (!ValidTarget(buf)) return -ECONNREFUSED;
+  *target = buf;
+  return 0;
+}
+
+int RegisterEntry(const std::string& entry_path, const std::string& target) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (symlink(target.c_str(), entry_path.c_str()) == 0) return 0;
+    if (errno != EEXIST || attempt > 0) return -errno;
+    // The entry exists. If its process socket still accepts, a live process holds it; otherwise
+    // its owner died (or it is an older kind of entry nobody serves): replace it.
+    std::string current;
+    std::string probe_path = ResolveEntry(entry_path, &current) == 0 ? DirOf(entry_path) + "/" + current : entry_path;
+    if (current != target) {
+      int probe = ConnectTo(probe_path);
+      if (probe >= 0) {
+        close(probe);
+        return -EADDRINUSE;
+      }
+      if (probe != -ECONNREFUSED && probe != -ENOENT) return probe;
+    } else {
+      return -EADDRINUSE;  // our own process already serves this entry
+    }
+    unlink(entry_path.c_str());
+  }
+  return -EADDRINUSE;
 }
 
 bool PeerCredentials(int fd, pid_t* pid, uid_t* uid, gid_t* gid) {
@@ -178,6 +262,15 @@ uint64_t NetnsInode() {
     return stat("/proc/self/ns/net", &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
   }();
   return inode;
+}
+
+bool SameNetns(pid_t pid, uint64_t claimed) {
+  uint64_t ours = NetnsInode();
+  if (claimed != ours) return false;
+  struct stat st;
+  std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
+  if (stat(path.c_str(), &st) != 0) return true;  // another pid namespace: trust the hello
+  return static_cast<uint64_t>(st.st_ino) == ours;
 }
 
 }  // namespace via

@@ -1,13 +1,17 @@
-// The shared-memory segment of one VI direction: what a receiver exposes to its peer.
+// Shared memory of the shm provider: one *region* per side of a link, and *rings* inside it.
 //
-// Each side of a VI creates one segment (a sealed memfd) holding its receive side, and maps the
-// peer's segment read-write. The peer acts as the emulated NIC: it copies a payload straight into
-// one of our pre-posted receive slots, writes a completion entry, then publishes comp_tail.
+// A link joins two processes (native/link.h). Each side creates one region (a sealed memfd,
+// sparse: only pages that are touched use memory) and maps the peer's region read-write. Every
+// connection (VI) between the two processes gets one receive ring in each side's region: the
+// peer acts as the emulated NIC, copying a payload straight into one of our pre-posted receive
+// slots, writing a completion entry, then publishing comp_tail and a hint (below).
 //
-// Everything in a segment is UNTRUSTED once the peer has mapped it. The layout parameters
-// (depth, slot size) are fixed at the handshake and kept in private memory; the header copies
-// are informational only. Every counter read from shared memory is validated against private
-// state before it is used to index anything.
+// Region layout:   [RegionHeader, one page][ring][ring]...      rings are page-aligned
+// Ring layout:     [SegmentHeader + completion entries][slots, depth x slot_size]
+//
+// Everything in a region is UNTRUSTED once the peer has mapped it. Ring positions and layouts are
+// fixed when the connection opens and kept in private memory; every counter read from shared
+// memory is validated against private state before it is used to index anything.
 #pragma once
 
 #include <atomic>
@@ -16,13 +20,18 @@
 
 namespace via {
 
-constexpr uint32_t kSegmentMagic = 0x56494153;  // "VIAS"
-constexpr uint32_t kSegmentVersion = 2;
+constexpr uint32_t kSegmentMagic = 0x56494153;  // "VIAS": a ring
+constexpr uint32_t kSegmentVersion = 3;
+constexpr uint32_t kRegionMagic = 0x5649414c;  // "VIAL": a link region
+constexpr uint32_t kRegionVersion = 1;
 constexpr uint32_t kMaxDepth = 4096;
 constexpr uint32_t kMinSlotSize = 64;
 constexpr uint32_t kMaxSlotSize = 1u << 20;
 constexpr uint32_t kDefaultMaxTransferSize = 32 * 1024;
 constexpr size_t kPage = 4096;
+// Ring ids pushed by the sender so the receiver harvests only the rings that have work, instead
+// of scanning every connection of the link on every wake-up.
+constexpr uint32_t kHintSlots = 512;
 
 static_assert(std::atomic<uint32_t>::is_always_lock_free, "shared counters must be lock-free");
 
@@ -32,6 +41,24 @@ struct alignas(64) SharedCounter {
   char pad[64 - sizeof(std::atomic<uint32_t>)];
 };
 
+// The head of a region: what the two processes of a link share about all its rings.
+struct RegionHeader {
+  uint32_t magic;
+  uint32_t version;
+  uint64_t size;  // informational copy; the handshake value is authoritative
+  char pad[48];
+  // The owner sets 1 before it blocks in the event loop; the peer clears it when it rings the
+  // owner's doorbell. One flag for every ring of the link: a process sleeps or polls as a whole.
+  SharedCounter sleeping;
+  SharedCounter hint_tail;      // written by the peer: hints pushed (mod 2^32)
+  SharedCounter hint_head;      // written by the owner: hints consumed
+  SharedCounter hint_overflow;  // set by the peer when the hint ring was full: scan every ring
+  std::atomic<uint32_t> hints[kHintSlots];  // ring ids (the owner's VI ids), written by the peer
+};
+static_assert(sizeof(RegionHeader) <= kPage, "the region header fits one page");
+constexpr size_t kRegionHeaderSize = kPage;
+
+// The head of one ring.
 struct SegmentHeader {
   uint32_t magic;
   uint32_t version;
@@ -40,7 +67,6 @@ struct SegmentHeader {
   char pad[48];
   SharedCounter desc_tail;  // written by the owner: receive descriptors posted so far (mod 2^32)
   SharedCounter comp_tail;  // written by the peer: receive completions written so far (mod 2^32)
-  SharedCounter sleeping;   // owner sets 1 before it blocks; the peer clears it when it rings
   // Written by the owner: payload bytes (mod 2^32) of received completions its application has
   // taken. When the owner's process dies, the peer compares it with what it sent: equal means
   // nothing was left unread, so the death reads as end of stream; otherwise as a reset, exactly
@@ -60,14 +86,15 @@ struct CompletionEntry {
 
 inline size_t RoundUpPage(size_t n) { return (n + kPage - 1) & ~(kPage - 1); }
 
-// Offsets inside a segment. Descriptor n always uses ring entry and slot (n % depth): receive
+// Offsets inside a ring. Descriptor n always uses ring entry and slot (n % depth): receive
 // descriptors complete in FIFO order, so the slot is implied and never read from shared memory.
+// The header and the completion entries share the first page, so an idle ring costs one page.
 struct SegmentLayout {
   uint32_t depth = 0;
   uint32_t slot_size = 0;
 
-  size_t comp_offset() const { return RoundUpPage(sizeof(SegmentHeader)); }
-  size_t slots_offset() const { return comp_offset() + RoundUpPage(size_t(depth) * sizeof(CompletionEntry)); }
+  size_t comp_offset() const { return sizeof(SegmentHeader); }
+  size_t slots_offset() const { return RoundUpPage(comp_offset() + size_t(depth) * sizeof(CompletionEntry)); }
   size_t total_size() const { return slots_offset() + size_t(depth) * slot_size; }
 
   static bool Valid(uint32_t depth, uint32_t slot_size) {
@@ -76,7 +103,8 @@ struct SegmentLayout {
   }
 };
 
-// A mapped segment: ours (we are its receiver) or the peer's (we are its sender).
+// A view of one ring: ours (we are its receiver) or the peer's (we are its sender). It owns
+// nothing; the link that holds both regions keeps the memory mapped.
 struct MappedSegment {
   SegmentLayout layout;
   uint8_t* base = nullptr;
@@ -87,16 +115,30 @@ struct MappedSegment {
   uint8_t* slot(uint32_t index) const { return base + layout.slots_offset() + size_t(index) * layout.slot_size; }
 };
 
-// Creates a sealed memfd of the right size, maps it, and writes the header with all `depth`
-// receive descriptors already posted. Returns the fd (>= 0)
-// or -errno. The memfd is sealed against shrinking so that the peer (or we) can never make the
-// other side's mapping fault with SIGBUS.
-int CreateSegment(const SegmentLayout& layout, MappedSegment* out);
+// One side's region, mapped.
+struct MappedRegion {
+  uint8_t* base = nullptr;
+  size_t size = 0;
+  RegionHeader* header() const { return reinterpret_cast<RegionHeader*>(base); }
+};
 
-// Maps a peer's segment after checking it is a memfd, sealed against shrinking, and large enough
-// for the layout the peer announced. Returns 0 or -errno (EBADMSG for a segment that fails checks).
-int MapPeerSegment(int fd, const SegmentLayout& layout, MappedSegment* out);
+// Creates a sealed, sparse memfd of `size` bytes, maps it and writes its header. Returns the fd
+// (>= 0; the caller sends it to the peer, then closes it: the mapping stays) or -errno. The
+// memfd is sealed against shrinking so the peer can never make our mapping fault with SIGBUS.
+int CreateRegion(size_t size, MappedRegion* out);
+// Maps a peer's region after checking it is a memfd sealed against shrinking and at least `size`
+// bytes long. Returns 0 or -errno (EBADMSG for a region that fails the checks).
+int MapPeerRegion(int fd, size_t size, MappedRegion* out);
+void UnmapRegion(MappedRegion* region);
 
-void UnmapSegment(MappedSegment* seg);
+// Writes a fresh ring header at `offset` of our own region, with all `depth` receive descriptors
+// posted. The memory must be zero (new, or given back with ReleaseRing).
+MappedSegment InitRing(const MappedRegion& own, size_t offset, const SegmentLayout& layout);
+// A view of the ring the peer announced at `offset`; false if it does not lie inside the peer's
+// region (or its layout is invalid). Nothing is read from the ring here.
+bool PeerRing(const MappedRegion& peer, uint64_t offset, const SegmentLayout& layout, MappedSegment* out);
+// Gives a ring's pages back to the kernel (they read as zero afterwards). Only once the peer can
+// no longer write into it.
+void ReleaseRing(const MappedRegion& own, size_t offset, size_t size);
 
 }  // namespace via

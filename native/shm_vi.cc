@@ -1,5 +1,6 @@
 #include "shm_vi.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -8,14 +9,34 @@
 
 namespace via {
 
-ShmVi::ShmVi(const MappedSegment& own, const MappedSegment& peer, int peer_doorbell_fd)
-    : own_(own), peer_(peer), peer_doorbell_fd_(peer_doorbell_fd), posted_(own.layout.depth) {}
-
-ShmVi::~ShmVi() {
-  UnmapSegment(&own_);
-  UnmapSegment(&peer_);
-  if (peer_doorbell_fd_ >= 0) close(peer_doorbell_fd_);
+void LinkPort::Hint(uint32_t peer_id) {
+  RegionHeader* h = peer_region;
+  // The head is the peer's and untrusted: garbage only makes us report an overflow, after which
+  // the peer scans every ring of the link. A hint is never needed for correctness, only for speed.
+  uint32_t used = hints_sent - h->hint_head.value.load(std::memory_order_acquire);
+  if (used >= kHintSlots) {
+    h->hint_overflow.value.store(1, std::memory_order_release);
+    return;
+  }
+  h->hints[hints_sent % kHintSlots].store(peer_id, std::memory_order_relaxed);
+  ++hints_sent;
+  h->hint_tail.value.store(hints_sent, std::memory_order_release);
 }
+
+void LinkPort::RingIfSleeping() {
+  RegionHeader* h = peer_region;
+  if (h->sleeping.value.load(std::memory_order_relaxed) != 0 &&
+      h->sleeping.value.exchange(0, std::memory_order_acq_rel) != 0) {
+    uint64_t one = 1;
+    // Non-blocking eventfd (checked at the handshake): EAGAIN only if the counter is saturated,
+    // which still leaves the peer readable, so the wake-up is not lost.
+    ssize_t ignored = write(peer_doorbell_fd, &one, sizeof one);
+    (void)ignored;
+  }
+}
+
+ShmVi::ShmVi(const MappedSegment& own, const MappedSegment& peer, LinkPort* port, uint32_t peer_id)
+    : own_(own), peer_(peer), port_(port), peer_id_(peer_id), posted_(own.layout.depth) {}
 
 bool ShmVi::PostRecv(uint32_t count) {
   if (count > own_.layout.depth - posted_outstanding()) return false;
@@ -44,10 +65,6 @@ int ShmVi::Peek(uint32_t* length, uint32_t* imm, const uint8_t** data) {
   *imm = value;
   *data = own_.slot(index);
   return 1;
-}
-
-void ShmVi::SetSleeping(bool sleeping) {
-  own_.header()->sleeping.value.store(sleeping ? 1 : 0, std::memory_order_seq_cst);
 }
 
 void ShmVi::MarkTaken(uint32_t bytes) {
@@ -90,6 +107,41 @@ bool ShmVi::PeerTookAll() const {
   return peer_.header()->taken.value.load(std::memory_order_acquire) == sent_bytes_;
 }
 
+// Gives back the whole pages inside slots [first, first + count) of `ring` (no wrap-around).
+static size_t TrimSlots(const MappedSegment& ring, uint32_t first, uint32_t count) {
+  if (count == 0) return 0;
+  uintptr_t begin = reinterpret_cast<uintptr_t>(ring.slot(first));
+  uintptr_t end = begin + size_t(count) * ring.layout.slot_size;
+  begin = (begin + kPage - 1) & ~uintptr_t(kPage - 1);
+  end &= ~uintptr_t(kPage - 1);
+  if (end <= begin) return 0;
+  // MADV_REMOVE frees the memfd's pages for both processes; the next write there gets a zero page.
+  return madvise(reinterpret_cast<void*>(begin), end - begin, MADV_REMOVE) == 0 ? end - begin : 0;
+}
+
+size_t ShmVi::TrimPeerSlots() {
+  if (broken()) return 0;
+  uint32_t depth = peer_.layout.depth;
+  uint32_t available = peer_.header()->desc_tail.value.load(std::memory_order_acquire) - sent_;
+  // Garbage posts only the peer's own ring at risk, but there is nothing sensible to trim then.
+  if (available > depth) return 0;
+  // The slot being filled by combining is ours to keep.
+  uint32_t first = sent_ + (staging_ ? 1 : 0);
+  uint32_t count = staging_ ? (available > 0 ? available - 1 : 0) : available;
+  uint32_t start = first % depth;
+  uint32_t head = count < depth - start ? count : depth - start;
+  return TrimSlots(peer_, start, head) + TrimSlots(peer_, 0, count - head);
+}
+
+size_t ShmVi::TrimOwnSlots() {
+  uint32_t depth = own_.layout.depth;
+  // Descriptors [posted_, consumed_ + depth) are not posted yet: their slots' last use is consumed.
+  uint32_t count = depth - posted_outstanding();
+  uint32_t start = posted_ % depth;
+  uint32_t head = count < depth - start ? count : depth - start;
+  return TrimSlots(own_, start, head) + TrimSlots(own_, 0, count - head);
+}
+
 SendStatus ShmVi::ClaimDescriptor() {
   uint32_t available = peer_.header()->desc_tail.value.load(std::memory_order_acquire) - sent_;
   if (available > peer_.layout.depth) {
@@ -112,17 +164,11 @@ void ShmVi::Publish(uint32_t length, uint32_t imm) {
   ++sent_;
   sent_bytes_ += length;
   h->comp_tail.value.store(sent_, std::memory_order_release);
+  port_->Hint(peer_id_);
   // Publish, fence, then look at the peer's sleeping flag (the receiver does: mark asleep, fence,
   // re-check the queue). One of the two always sees the other's store, so no wake-up is lost.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (h->sleeping.value.load(std::memory_order_relaxed) != 0 &&
-      h->sleeping.value.exchange(0, std::memory_order_acq_rel) != 0) {
-    uint64_t one = 1;
-    // Non-blocking eventfd (checked at the handshake): EAGAIN only if the counter is saturated,
-    // which still leaves the peer readable, so the wake-up is not lost.
-    ssize_t ignored = write(peer_doorbell_fd_, &one, sizeof one);
-    (void)ignored;
-  }
+  port_->RingIfSleeping();
 }
 
 SendStatus ShmVi::Send(const uint8_t* data, uint32_t length, uint32_t imm) {
@@ -174,50 +220,10 @@ ShmVi::Snapshot ShmVi::Snap() const {
           sent_,
           o->comp_tail.value.load(),
           o->desc_tail.value.load(),
-          o->sleeping.value.load(),
+          port_->own_region->sleeping.value.load(),
           p->comp_tail.value.load(),
           p->desc_tail.value.load(),
-          p->sleeping.value.load()};
+          port_->peer_region->sleeping.value.load()};
 }
-
-static uint32_t NextRandom(uint32_t* state) {
-  // xorshift32: deterministic garbage for the scribbler.
-  uint32_t x = *state;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  *state = x ? x : 0x9e3779b9u;
-  return *state;
-}
-
-static void Scribble(const MappedSegment& seg, uint32_t seed) {
-  uint32_t state = seed ? seed : 1;
-  SegmentHeader* h = seg.header();
-  // Adversarial values first (wrap-around, huge, off-by-one), then random ones.
-  static const uint32_t kEvil[] = {0xffffffffu, 0x80000000u, 0x7fffffffu, 1, 0, 0xdeadbeefu};
-  uint32_t pick = NextRandom(&state);
-  uint32_t value = (pick & 1) ? kEvil[pick % 6] : NextRandom(&state);
-  switch (pick % 7) {
-    case 0: h->desc_tail.value.store(value); break;
-    case 1: h->comp_tail.value.store(value); break;
-    case 2: h->sleeping.value.store(value); break;
-    case 3: h->taken.value.store(value); break;
-    case 4: h->staged.value.store(value); break;
-    default: {
-      uint32_t n = seg.layout.depth;
-      for (uint32_t i = 0; i < n; ++i) {
-        volatile CompletionEntry* e = &seg.completions()[i];
-        e->length = (NextRandom(&state) & 1) ? kEvil[NextRandom(&state) % 6] : NextRandom(&state);
-        e->imm = NextRandom(&state);
-      }
-      h->magic = NextRandom(&state);
-      h->depth = NextRandom(&state);
-      h->slot_size = NextRandom(&state);
-    }
-  }
-}
-
-void ShmVi::ScribbleOwnSegment(uint32_t seed) { Scribble(own_, seed); }
-void ShmVi::ScribblePeerSegment(uint32_t seed) { Scribble(peer_, seed); }
 
 }  // namespace via

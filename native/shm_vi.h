@@ -1,6 +1,6 @@
 // The data path of one shm VI: posting receive descriptors, sending into the peer's pre-posted
 // slots, and reading our own receive completions. No system call happens here unless the peer
-// has said it is about to sleep (then one eventfd write rings its doorbell).
+// process has said it is about to sleep (then one eventfd write rings its doorbell).
 //
 // This file knows nothing of libuv or N-API, so the rules of the data path can be read alone.
 #pragma once
@@ -32,10 +32,24 @@ enum SendStatus : int {
   kSendTooLong = -4,       // longer than the peer's slot size: rejected, the VI stays usable
 };
 
+// What the VIs of one link share: both region headers (sleep flags and hint rings) and the peer
+// process's doorbell. Owned by the link, which outlives its VIs.
+struct LinkPort {
+  RegionHeader* own_region = nullptr;   // the peer pushes hints here and reads our sleep flag
+  RegionHeader* peer_region = nullptr;  // we push hints there and read the peer's sleep flag
+  int peer_doorbell_fd = -1;
+  uint32_t hints_sent = 0;  // private: hints we pushed into the peer's ring
+  // Tells the peer that ring `peer_id` has a new completion, so it harvests that ring only.
+  void Hint(uint32_t peer_id);
+  // Rings the peer's doorbell if it said it is going to sleep. Call after a fence.
+  void RingIfSleeping();
+};
+
 class ShmVi {
  public:
-  ShmVi(const MappedSegment& own, const MappedSegment& peer, int peer_doorbell_fd);
-  ~ShmVi();
+  // `peer_id` names our ring at the peer (what we push as a hint). Nothing is owned: the link
+  // keeps the regions mapped and the doorbell open.
+  ShmVi(const MappedSegment& own, const MappedSegment& peer, LinkPort* port, uint32_t peer_id);
   ShmVi(const ShmVi&) = delete;
   ShmVi& operator=(const ShmVi&) = delete;
 
@@ -59,8 +73,6 @@ class ShmVi {
   // True while payload has arrived that our application has not taken (MarkTaken): what a
   // kernel socket holds as unread data, so closing now resets the peer as close(2) would.
   bool HoldsUnread() const;
-  // Doorbell suppression: tell the peer whether to ring us.
-  void SetSleeping(bool sleeping);
   // Our application has taken `bytes` more received payload bytes (SegmentHeader::taken).
   void MarkTaken(uint32_t bytes);
   // After the peer died: the slot it was still filling (SegmentHeader::staged), if there is one
@@ -82,6 +94,16 @@ class ShmVi {
   bool staging() const { return staging_; }
   // True when the peer has taken every payload byte we published to it (read after its death).
   bool PeerTookAll() const;
+  // Memory that follows use: gives back the pages of the peer's slots that no completion uses,
+  // the descriptors it posted that we have not sent into yet. Only we write those slots and the
+  // peer reads a slot only after we publish it, so nobody touches them while they go. Returns
+  // the bytes given back.
+  size_t TrimPeerSlots();
+  // The receiver's half of the same: the pages of our slots that are consumed and not posted
+  // again. The peer may not write there until we post them, and we have copied them out.
+  size_t TrimOwnSlots();
+  // Sends and receives so far: a trim decides a VI is idle when this has not moved.
+  uint32_t activity() const { return sent_ + consumed_; }
 
   bool broken() const { return reason_ != BreakReason::kNone; }
   BreakReason reason() const { return reason_; }
@@ -97,16 +119,14 @@ class ShmVi {
   };
   Snapshot Snap() const;
 
-  // Test hook (the scribbler): overwrite the peer-visible parts of OUR segment with garbage,
-  // exactly as a hostile peer could. `seed` picks the pattern.
-  void ScribbleOwnSegment(uint32_t seed);
-  // Test hook: the same against the PEER's segment (what a hostile process does to its victim).
-  void ScribblePeerSegment(uint32_t seed);
+  const MappedSegment& own_ring() const { return own_; }
+  const MappedSegment& peer_ring() const { return peer_; }
 
  private:
   MappedSegment own_;
   MappedSegment peer_;
-  int peer_doorbell_fd_;
+  LinkPort* port_;
+  uint32_t peer_id_;
   // Private counters: the only source of truth for indexing. Shared copies are checked against them.
   uint32_t posted_;        // receive descriptors we posted (all of them at creation)
   uint32_t consumed_ = 0;  // receive completions we consumed

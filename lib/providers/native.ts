@@ -11,7 +11,6 @@ const debug = createDebug('via-net:native');
 /** The raw binding's shape (see native/addon.cc). */
 export interface NativeBinding {
   attrs(): { maxTransferSize: number; maxRecvDepth: number; maxSendDepth: number; maxPayload: number };
-  setMaxTransferSize(size: number): void;
   netns(): number;
   connect(
     cq: NativeCompletionQueue,
@@ -37,7 +36,18 @@ export interface NativeCompletionQueue {
   /** Harvest into meta without dispatching; `force` also from inside a dispatch (exit path only). */
   poll(force?: boolean): number;
   stats(): CompletionQueueStats;
+  /** The links to peer processes this queue serves (one per peer process, shared by its VIs). */
+  links(): LinkInfo[];
   close(): void;
+}
+
+/** One link: the peer process's socket name (`p-<pid>-<start>`), its credentials, its VIs. */
+export interface LinkInfo {
+  key: string;
+  pid: number;
+  uid: number;
+  vis: number;
+  up: boolean;
 }
 
 /** Counters and, for stall reports, what the queue is waiting for right now. */
@@ -46,7 +56,11 @@ export interface CompletionQueueStats {
   sleeps: number;
   completions: number;
   dispatches: number;
+  /** Slot memory idle VIs gave back (bytes). */
+  trimmedBytes: number;
   vis: number;
+  /** Links to peer processes. */
+  links: number;
   inDispatch: boolean;
   kickPending: boolean;
   idleRunning: boolean;
@@ -74,6 +88,8 @@ export interface ViInspection {
   peerGone: boolean;
   inCq: boolean;
   refed: boolean;
+  /** The key of the VI's link. */
+  link?: string;
 }
 
 export interface NativeVi {
@@ -88,12 +104,15 @@ export interface NativeVi {
   holdsUnread(): boolean;
   peerTookAll(): boolean;
   abort(): void;
-  scribble(which: 'own' | 'peer', seed: number): void;
+  scribble(which: ScribbleTarget, seed: number): void;
   inspect(): ViInspection | Record<string, never>;
   ref(): void;
   unref(): void;
   close(): void;
 }
+
+/** Test hook targets: this VI's ring on either side, or the link's region header on either side. */
+export type ScribbleTarget = 'own' | 'peer' | 'link-own' | 'link-peer';
 
 export interface NativeIncomingRequest {
   accept(depth: number, slotSize: number, payload: Buffer): NativeVi;

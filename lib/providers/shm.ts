@@ -7,7 +7,7 @@
  * arena; handlers get slices of it that are never written again (a fresh arena replaces a full one).
  */
 import createDebug from 'debug';
-import { loadNative, type NativeBinding, type NativeCompletionQueue, type NativeVi } from './native';
+import { loadNative, type LinkInfo, type NativeBinding, type NativeCompletionQueue, type NativeVi, type ScribbleTarget } from './native';
 import { allowedUidsFromEnv, entryPath, prepareEntry, shareEntry } from './rundir';
 import type {
   ConnectCallback,
@@ -172,8 +172,8 @@ class ShmVi implements Vi {
     if (!this.closed) this.native.unref();
   }
 
-  /** Test hook: write garbage into shared memory, as a hostile peer could ('peer' = the victim's segment). */
-  scribble(which: 'own' | 'peer', seed: number): void {
+  /** Test hook: write garbage into shared memory, as a hostile peer could ('peer' = the victim's ring). */
+  scribble(which: ScribbleTarget, seed: number): void {
     if (!this.closed) this.native.scribble(which, seed);
   }
 
@@ -304,6 +304,11 @@ export class ShmProvider implements ViProvider {
 
   stats(): ReturnType<NativeCompletionQueue['stats']> | null {
     return this.cq ? this.cq.stats() : null;
+  }
+
+  /** The links to peer processes (one per peer process, shared by all its connections). */
+  links(): LinkInfo[] {
+    return this.cq ? this.cq.links() : [];
   }
 
   listen(name: string, options: ListenOptions, onConnection: (incoming: IncomingVi) => void): ViListener {

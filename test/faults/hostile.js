@@ -1,7 +1,8 @@
 'use strict';
 // The hostile peer: connects to a via-net server's shm rendezvous with the raw VI binding and a
-// well-formed connect payload, then scribbles over the server's shared memory and sends garbage
-// packets, reconnecting whenever its VI breaks, until the time is up.
+// well-formed connect payload, then scribbles over the server's shared memory (its VI's ring and,
+// every third round, the link's region header that all its VIs share) and sends garbage packets,
+// reconnecting whenever its VI breaks, until the time is up.
 // argv: port durationMs seed. Prints one JSON line: { connections, rounds, breaks: {code: n} }.
 const path = require('node:path');
 const { shmProvider } = require(path.join(__dirname, '..', '..', 'dist', 'providers', 'shm'));
@@ -36,7 +37,8 @@ function attack() {
     const tick = () => {
       for (let i = 0; i < 20 && !broken && Date.now() < end; i++) {
         try {
-          vi.scribble('peer', seed + stats.rounds++);
+          vi.scribble(stats.rounds % 3 === 2 ? 'link-peer' : 'peer', seed + stats.rounds);
+          stats.rounds++;
           vi.postSend(Buffer.from('garbage!'), 0, 8, (Math.random() * 2 ** 32) >>> 0);
         } catch (e) {
           broken = true;

@@ -15,6 +15,7 @@ let server = null;
 const sockets = new Set();
 const outgoing = new Map();
 const held = [];
+const fillers = []; // fds taken by exhaust({ fill })
 
 
 function stats() {
@@ -96,9 +97,20 @@ const commands = {
    * Opens connections to an echo server one after another until one fails (or `max`), keeping
    * them open: the EMFILE scenario. `lib` 'via' or 'net'. Returns the failure as reported.
    */
-  async exhaust({ port, max = 1000, lib = 'via', transport }) {
+  /**
+   * Opens connections until one fails or `max` are held. With `fill`, first takes every free fd
+   * (opening /dev/null until EMFILE), so even the first connection meets the limit.
+   */
+  async exhaust({ port, max = 1000, lib = 'via', transport, fill = false }) {
     const impl = lib === 'net' ? require('node:net') : via;
     const transports = {};
+    if (fill) {
+      try {
+        for (;;) fillers.push(fs.openSync('/dev/null', 'r'));
+      } catch (err) {
+        if (err.code !== 'EMFILE') throw err;
+      }
+    }
     for (let i = 0; i < max; i++) {
       let sock;
       try {
@@ -152,6 +164,7 @@ const commands = {
   },
   /** Closes every held connection and waits for their 'close'. */
   async closeAll() {
+    for (const fd of fillers.splice(0)) fs.closeSync(fd);
     await Promise.all(held.map((s) => new Promise((resolve) => (s.destroyed ? resolve() : (s.once('close', resolve), s.end())))));
     held.length = 0;
     return stats();

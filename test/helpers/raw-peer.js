@@ -352,8 +352,8 @@ const commands = {
     });
     const snapshot = () => ({
       fds: fs.readdirSync('/proc/self/fd').length,
-      // Only our own shared segments: V8 maps and unmaps heap pages as it likes.
-      maps: fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('memfd:via-net-vi')).length,
+      // Only our own shared regions: V8 maps and unmaps heap pages as it likes.
+      maps: fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('memfd:via-net-link')).length,
       rss: process.memoryUsage().rss,
     });
     const once = () =>
