@@ -6,21 +6,13 @@
 //
 // Input: 2 bytes of layout (depth, slot size), then a sequence of operations, one byte of opcode
 // followed by its operands. The segments are plain heap buffers of the exact size, so AddressSanitizer
-// redzones catch any access past them; UnmapSegment is replaced here to free them.
+// redzones catch any access past them. The two region headers (the link's sleep flags and hint
+// rings) are plain heap objects too, scribbled like the rings.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 #include "../shm_vi.h"
-
-namespace via {
-// The harness owns the memory: shm_segment.cc (which would munmap) is not linked.
-void UnmapSegment(MappedSegment* seg) {
-  std::free(seg->base);
-  seg->base = nullptr;
-  seg->size = 0;
-}
-}  // namespace via
 
 namespace {
 
@@ -51,8 +43,21 @@ via::MappedSegment MakeSegment(uint32_t depth, uint32_t slot_size) {
   h->version = via::kSegmentVersion;
   h->depth = depth;
   h->slot_size = slot_size;
-  h->desc_tail.value.store(depth);  // all descriptors posted at creation, as CreateSegment does
+  h->desc_tail.value.store(depth);  // all descriptors posted at creation, as InitRing does
   return seg;
+}
+
+// A hostile write into a region header the peer can reach.
+void HostileRegionWrite(via::RegionHeader* r, Input& in) {
+  uint8_t what = in.u8();
+  uint32_t value = in.u32();
+  switch (what % 5) {
+    case 0: r->sleeping.value.store(value); break;
+    case 1: r->hint_tail.value.store(value); break;
+    case 2: r->hint_head.value.store(value); break;
+    case 3: r->hint_overflow.value.store(value); break;
+    default: r->hints[value % via::kHintSlots].store(in.u32()); break;
+  }
 }
 
 // A hostile write into a segment's peer-visible fields.
@@ -60,11 +65,12 @@ void HostileWrite(const via::MappedSegment& seg, Input& in) {
   uint8_t what = in.u8();
   uint32_t value = in.u32();
   auto* h = seg.header();
-  switch (what % 5) {
+  switch (what % 6) {
     case 0: h->desc_tail.value.store(value); break;
     case 1: h->comp_tail.value.store(value); break;
-    case 2: h->sleeping.value.store(value); break;
+    case 2: h->taken.value.store(value); break;
     case 3: seg.completions()[value % seg.layout.depth].length = in.u32(); break;
+    case 4: h->staged.value.store(value); break;
     default: seg.completions()[value % seg.layout.depth].imm = in.u32(); break;
   }
 }
@@ -80,10 +86,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t* own_begin = own.base;
   uint8_t* own_end = own.base + own.size;
   static uint8_t payload[64 * 16];
+  auto* own_region = static_cast<via::RegionHeader*>(std::calloc(1, sizeof(via::RegionHeader)));
+  auto* peer_region = static_cast<via::RegionHeader*>(std::calloc(1, sizeof(via::RegionHeader)));
+  via::LinkPort port;
+  port.own_region = own_region;
+  port.peer_region = peer_region;
+  port.peer_doorbell_fd = -1;  // no doorbell: a ring writes to fd -1 and fails harmlessly
   {
-    via::ShmVi vi(own, peer, -1);  // no doorbell: a ring writes to fd -1 and fails harmlessly
+    via::ShmVi vi(own, peer, &port, 1);
     for (int ops = 0; !in.empty() && ops < 4096; ++ops) {
-      switch (in.u8() % 6) {
+      switch (in.u8() % 8) {
         case 0:
           HostileWrite(own, in);  // the peer scribbles on our receive side
           break;
@@ -116,11 +128,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           vi.Send(payload, length > sizeof payload ? sizeof payload : length, in.u32());
           break;
         }
+        case 5:
+          HostileRegionWrite(peer_region, in);  // the peer scribbles on its link header
+          break;
+        case 6: {
+          uint32_t length = in.u32() % (sizeof payload + 2);
+          if (vi.Stage(payload, length > sizeof payload ? sizeof payload : length, in.u32()) == via::kSendOk &&
+              (in.u8() & 1))
+            vi.PublishStaged(in.u32());
+          break;
+        }
         default:
-          vi.SetSleeping(in.u8() & 1);
+          // Heap memory refuses MADV_REMOVE; what matters is the range arithmetic on garbage.
+          (void)vi.TrimPeerSlots();
+          (void)vi.TrimOwnSlots();
           break;
       }
     }
-  }  // ~ShmVi frees both segments through UnmapSegment above
+  }
+  std::free(own.base);
+  std::free(peer.base);
+  std::free(own_region);
+  std::free(peer_region);
   return 0;
 }
