@@ -219,8 +219,9 @@ describe('bench: idle-connection figures', () => {
     expect(idleResults(record(side(32, { fds: 1 }), side(32))).leak).to.equal(true);
     expect(idleResults(record(side(32), side(32, { shm: 32 * 200 * KB }))).leak).to.equal(true);
     expect(idleResults(record(side(32, { heap: 2000 * KB }), side(32))).leak).to.equal(true);
-    // Within 10 % of the growth (or 256 KB): what GC and page granularity leave.
-    expect(idleResults(record(side(32, { heap: 300 * KB, shm: 200 * KB }), side(32))).leak).to.equal(false);
+    // Within 10 % of the growth (or 256 KB of shared memory, 1 MB of heap): what GC, page
+    // granularity, optimised code and grown tables leave.
+    expect(idleResults(record(side(32, { heap: 900 * KB, shm: 200 * KB }), side(32))).leak).to.equal(false);
   });
 
   it('keeps the figures of the connections that opened when the test stopped early, and has none without snapshots', () => {

@@ -81,10 +81,12 @@ async function idleTest(pair, count, { warmup = Math.min(WARMUP, count), concurr
 const diff = (a, b, field) => (a && b && Number.isFinite(a[field]) && Number.isFinite(b[field]) ? a[field] - b[field] : null);
 
 /**
- * After closing, a side is back at its baseline when its descriptors are (exactly), and its
- * shared memory and its JS heap after GC have given back all but a small remainder of what the
- * connections had taken. Anonymous RSS is reported but not judged: malloc and V8 keep freed pages
- * for reuse, which is not a leak.
+ * After closing, a side is back at its baseline when its descriptors are (exactly), its shared
+ * memory has given back all but 10 % of what the connections had taken (at least 256 KB: page
+ * granularity), and its JS heap after GC all but 10 % (at least 1 MB: code optimised while the
+ * connections were opened and tables grown for them stay, a few hundred KB whatever N is).
+ * Anonymous RSS is reported but not judged: malloc and V8 keep freed pages for reuse, which is
+ * not a leak.
  */
 function backToBaseline(side) {
   const { baseline: b, open: o, closed: c } = side;
@@ -92,7 +94,7 @@ function backToBaseline(side) {
   const slack = (field, floor) => Math.max(floor, 0.1 * Math.max(0, diff(o, b, field) || 0));
   return diff(c, b, 'fds') <= 0
     && (diff(c, b, 'rssShmemBytes') === null || diff(c, b, 'rssShmemBytes') <= slack('rssShmemBytes', 256 * KB))
-    && diff(c, b, 'heapUsedBytes') <= slack('heapUsedBytes', 256 * KB);
+    && diff(c, b, 'heapUsedBytes') <= slack('heapUsedBytes', 1024 * KB);
 }
 
 /** Per-connection figures of one side: growth from `baseline` to `open`, divided by the connections opened. */

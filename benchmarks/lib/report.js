@@ -138,7 +138,11 @@ function afterClose(idle) {
   if (idle.leak === false) return 'back to baseline';
   const left = ['client', 'server'].filter((side) => idle[side].afterClose.backToBaseline === false).map((side) => {
     const a = idle[side].afterClose;
-    return `${side} ${a.fds >= 0 ? '+' : ''}${a.fds} fds, shm ${human(a.rssShmemKB, 'KB')}, heap ${human(a.heapKB, 'KB')}`;
+    const parts = [];
+    if (a.fds) parts.push(`${a.fds > 0 ? '+' : ''}${a.fds} fds`);
+    if (a.rssShmemKB > 0) parts.push(`shm +${human(a.rssShmemKB, 'KB')}`);
+    if (a.heapKB > 0) parts.push(`heap +${human(a.heapKB, 'KB')}`);
+    return `${side} ${parts.join(', ')}`;
   });
   return `NOT back: ${left.join('; ')}`;
 }
