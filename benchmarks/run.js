@@ -4,7 +4,8 @@
  * `npm run bench`: NetPIPE-style comparison of node:net and via-net (ETHOM paper, the SOVIA paper §3.2).
  * Latency (half ping-pong round trip), streaming bandwidth, 64 B message rate, connect cost and
  * CPU per GB, for every transport in benchmarks/transports/, each as a median over interleaved
- * trials and as a ratio to node:net TCP measured in the same run. Writes
+ * trials and as a ratio to node:net TCP measured in the same run; then the memory (RSS) and file
+ * descriptors an idle connection costs each side, and whether both return to their baseline. Writes
  * bench-results/<timestamp>.json (schema: benchmarks/SCHEMA.md) and two SVG plots next to it.
  */
 const fs = require('node:fs');
@@ -13,6 +14,7 @@ const path = require('node:path');
 const { allTransports, BASELINE } = require('./transports');
 const { parseArgs, USAGE } = require('./lib/args');
 const { Runner } = require('./lib/runner');
+const { workerExecArgv } = require('./lib/worker-pair');
 const { Progress } = require('./lib/progress');
 const { resultsFor, keyFigures, formatSummary, plots } = require('./lib/report');
 
@@ -63,13 +65,16 @@ async function main(argv) {
   const started = new Date();
   const env = Object.entries(viaNetEnvironment());
   if (env.length) progress.log(`note: workers inherit ${env.map(([k, v]) => `${k}=${v}`).join(' ')}, which override SOVIA presets`);
-  progress.log(`via-net bench: ${chosen.length} transports, ${opts.sizes.length} sizes, ${opts.trials} trials, about ${opts.budgetSeconds} s`);
+  progress.log(`via-net bench: ${chosen.length} transports, ${opts.sizes.length} sizes, ${opts.trials} trials, about ${opts.budgetSeconds} s`
+    + `${opts.idleConnections ? `, then ${opts.idleConnections} idle connections per transport` : ''}`);
 
-  const runner = new Runner({ transports: chosen, sizes: opts.sizes, trials: opts.trials, budgetSeconds: opts.budgetSeconds, progress });
+  const runner = new Runner({
+    transports: chosen, sizes: opts.sizes, trials: opts.trials, budgetSeconds: opts.budgetSeconds, idleConnections: opts.idleConnections, progress,
+  });
   const raw = await runner.run();
   const finished = new Date();
 
-  const results = raw.transports.filter((t) => t.status !== 'unavailable').map((t) => resultsFor(t.name, raw.measurements));
+  const results = raw.transports.filter((t) => t.status !== 'unavailable').map((t) => resultsFor(t.name, raw.measurements, raw.idleConnections));
   const report = {
     schema: SCHEMA_ID,
     startedAt: started.toISOString(),
@@ -80,15 +85,17 @@ async function main(argv) {
       quick: opts.quick,
       trials: opts.trials,
       budgetSeconds: opts.budgetSeconds,
+      idleConnections: opts.idleConnections,
       sizes: opts.sizes,
       requestedSizes: opts.requestedSizes,
       transports: opts.transports,
-      execArgv: process.execArgv,
+      execArgv: workerExecArgv(),
       environment: viaNetEnvironment(),
     },
     baseline: BASELINE,
     transports: raw.transports,
     measurements: raw.measurements,
+    idleConnections: raw.idleConnections,
     results,
     keyFigures: keyFigures(results, BASELINE),
     files: null,

@@ -1,8 +1,10 @@
 'use strict';
 /**
- * End-to-end: `node benchmarks/run.js --quick --transports net-tcp,net-unix --sizes 1,1024,65536`
- * completes, its JSON validates against benchmarks/SCHEMA.md, the derived figures and ratios
- * follow from the raw samples, and the SVG plots are well-formed with one path per transport.
+ * End-to-end: `node benchmarks/run.js --quick --transports net-tcp,net-unix --sizes 1,1024,65536
+ * --idle-conns 40` completes, its JSON validates against benchmarks/SCHEMA.md, the derived figures
+ * and ratios follow from the raw samples, the idle-connection test yields sane per-connection
+ * figures and a return to baseline, and the SVG plots are well-formed with one path per transport.
+ * The idle test is also run directly over via-net's shm (when built) and into EMFILE.
  * No speed is asserted: the machine is shared.
  */
 const { expect } = require('chai');
@@ -13,11 +15,16 @@ const path = require('node:path');
 const { validate, schemaFromMarkdown } = require('../benchmarks/lib/json-schema-lite');
 const { parseXml, findAll } = require('../benchmarks/lib/xml-wellformed');
 const { median } = require('../benchmarks/lib/stats');
+const { formatSummary } = require('../benchmarks/lib/report');
+const { WorkerPair } = require('../benchmarks/lib/worker-pair');
+const { idleTest, idleResults } = require('../benchmarks/lib/idle');
+const { allTransports } = require('../benchmarks/transports');
 
 const ROOT = path.resolve(__dirname, '..');
 const RUN = path.join(ROOT, 'benchmarks', 'run.js');
 const TRANSPORTS = ['net-tcp', 'net-unix'];
 const RUN_LIMIT_MS = 120000;
+const IDLE_CONNS = 40;
 
 /** Run the CLI, bounded in time; resolves with its exit code and output. */
 function runBench(args, limitMs) {
@@ -47,7 +54,7 @@ describe('bench: npm run bench --quick, end to end', function () {
 
   before(async () => {
     outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'via-net-bench-test-'));
-    run = await runBench(['--quick', '--transports', TRANSPORTS.join(','), '--sizes', '1,1024,65536', '--json', '--out', outDir], RUN_LIMIT_MS);
+    run = await runBench(['--quick', '--transports', TRANSPORTS.join(','), '--sizes', '1,1024,65536', '--idle-conns', String(IDLE_CONNS), '--json', '--out', outDir], RUN_LIMIT_MS);
     if (run.code === 0) report = JSON.parse(run.stdout);
   });
 
@@ -102,14 +109,19 @@ describe('bench: npm run bench --quick, end to end', function () {
   });
 
   it('gives every ratio as the value divided by the net-tcp value of the same run', () => {
-    expect(report.keyFigures.map((f) => f.id)).to.deep.equal(['latency4', 'latency64K', 'bandwidth64K', 'rate64', 'connect', 'cpuPerGB']);
+    expect(report.keyFigures.map((f) => f.id)).to.deep.equal(['latency4', 'latency64K', 'bandwidth64K', 'rate64', 'connect', 'cpuPerGB',
+      'rssPerConnClient', 'rssPerConnServer', 'fdsPerConnClient', 'fdsPerConnServer']);
     for (const f of report.keyFigures) {
       const base = f.values.find((v) => v.transport === 'net-tcp');
-      expect(base.value, f.id).to.be.a('number').above(0);
       expect(f.values.map((v) => v.transport)).to.deep.equal(TRANSPORTS);
+      // RSS growth of 40 connections can drown in page-sized noise: finite, but maybe not above 0.
+      const rss = f.unit === 'KB';
+      if (!rss) expect(base.value, f.id).to.be.a('number').above(0);
       for (const v of f.values) {
         expect(v.value, `${f.id} ${v.transport}`).to.be.a('number');
-        expect(v.ratio, `${f.id} ${v.transport}`).to.be.closeTo(v.value / base.value, 1e-12);
+        expect(Number.isFinite(v.value), `${f.id} ${v.transport}`).to.equal(true);
+        if (base.value > 0) expect(v.ratio, `${f.id} ${v.transport}`).to.be.closeTo(v.value / base.value, 1e-12);
+        else expect(v.ratio, `${f.id} ${v.transport}`).to.equal(null);
       }
     }
     // And the values are the ones in the results, not numbers of their own.
@@ -118,6 +130,58 @@ describe('bench: npm run bench --quick, end to end', function () {
     expect(fig('latency4')).to.equal(tcp.latency.find((p) => p.size === 4).us);
     expect(fig('bandwidth64K')).to.equal(tcp.bandwidth.find((p) => p.size === 65536).bytesPerSec);
     expect(fig('cpuPerGB')).to.equal(tcp.bandwidth.find((p) => p.size === 65536).cpuSecondsPerGB.total);
+  });
+
+  it('opened every idle connection on both transports, one fd or more each, and came back to baseline', () => {
+    expect(report.options.idleConnections).to.equal(IDLE_CONNS);
+    expect(report.options.execArgv).to.include('--expose-gc');
+    expect(report.idleConnections.map((r) => r.transport)).to.deep.equal(TRANSPORTS);
+    for (const raw of report.idleConnections) {
+      const t = raw.transport;
+      expect([raw.requested, raw.opened, raw.error], t).to.deep.equal([IDLE_CONNS, IDLE_CONNS, null]);
+      expect(raw.openElapsedNs, t).to.be.above(0);
+      for (const side of ['client', 'server']) {
+        const snaps = raw[side];
+        expect(Object.keys(snaps), `${t} ${side}`).to.deep.equal(['baseline', 'open', 'closed']);
+        for (const [label, snap] of Object.entries(snaps)) {
+          expect(snap.gc, `${t} ${side} ${label} gc`).to.equal(true);
+          expect(snap.vmRssBytes, `${t} ${side} ${label}`).to.be.above(0);
+          expect(snap.vmRssBytes).to.equal(snap.rssAnonBytes + snap.rssFileBytes + snap.rssShmemBytes);
+        }
+        expect(snaps.open.connections, `${t} ${side}`).to.equal(IDLE_CONNS);
+        expect(snaps.closed.connections, `${t} ${side}`).to.equal(0);
+      }
+      const r = report.results.find((x) => x.transport === t).idle;
+      expect([r.connections, r.requested, r.error, r.leak], t).to.deep.equal([IDLE_CONNS, IDLE_CONNS, null, false]);
+      for (const side of ['client', 'server']) {
+        const d = r[side];
+        const b = raw[side].baseline;
+        const o = raw[side].open;
+        // A kernel socket per connection and per side, nothing else.
+        expect(d.fdsPerConnection, `${t} ${side}`).to.equal((o.fds - b.fds) / IDLE_CONNS).and.to.be.at.least(1);
+        expect(d.rssKBPerConnection).to.be.closeTo((o.vmRssBytes - b.vmRssBytes) / IDLE_CONNS / 1024, 1e-9);
+        expect(d.rssShmemKBPerConnection).to.be.closeTo((o.rssShmemBytes - b.rssShmemBytes) / IDLE_CONNS / 1024, 1e-9);
+        for (const k of ['rssKBPerConnection', 'rssAnonKBPerConnection', 'rssShmemKBPerConnection', 'heapKBPerConnection']) {
+          expect(Number.isFinite(d[k]), `${t} ${side} ${k}`).to.equal(true);
+        }
+        expect(d.afterClose.fds, `${t} ${side}`).to.equal(0);
+        expect(d.afterClose.backToBaseline, `${t} ${side}`).to.equal(true);
+      }
+    }
+  });
+
+  it('prints the per-connection table with each transport and its ratio to net-tcp', () => {
+    const text = formatSummary(report);
+    const all = text.split('\n');
+    const at = all.findIndex((l) => l.includes('fds/conn client'));
+    expect(at, text).to.be.above(0);
+    const lines = all.slice(at, at + 2 + TRANSPORTS.length);
+    expect(lines[0]).to.match(/connect\s+RSS\/conn client\s+RSS\/conn server\s+fds\/conn client\s+fds\/conn server\s+after close/);
+    for (const t of TRANSPORTS) {
+      const row = lines.find((l) => l.startsWith(`${t} `));
+      expect(row, t).to.match(/µs ×[\d.]+ .*KB ×[\d.?]+ .*KB ×[\d.?]+ .*1\.00 ×[\d.]+ .*1\.00 ×[\d.]+\s+back to baseline$/);
+    }
+    expect(text).to.include(`with ${IDLE_CONNS} idle connections open`);
   });
 
   for (const plot of ['latencyPlot', 'bandwidthPlot']) {
@@ -136,4 +200,60 @@ describe('bench: npm run bench --quick, end to end', function () {
       expect(texts).to.include('message size (bytes)');
     });
   }
+});
+
+describe('bench: the idle-connection test on its own', function () {
+  this.timeout(60000);
+
+  const run = async (name, n, beforeTest) => {
+    const pair = new WorkerPair(allTransports().find((d) => d.name === name));
+    try {
+      await pair.start();
+      if (beforeTest) beforeTest(pair);
+      const raw = await idleTest(pair, n);
+      // The pair still works afterwards, whatever happened.
+      await pair.open(true);
+      await pair.verify(4096);
+      await pair.close();
+      return raw;
+    } finally {
+      await pair.stop();
+    }
+  };
+
+  it('over via-net shm: two sides, shared memory and descriptors per connection, all given back', async function () {
+    const def = allTransports().find((d) => d.name === 'via-shm-adaptive');
+    const why = def.unavailableReason() || require('../dist/providers/shm.js').shmUnavailableReason();
+    if (why) this.skip();
+    const raw = await run('via-shm-adaptive', 30);
+    expect([raw.opened, raw.error]).to.deep.equal([30, null]);
+    const r = idleResults(raw);
+    for (const side of ['client', 'server']) {
+      expect(r[side].fdsPerConnection, side).to.be.above(0);
+      expect(r[side].rssShmemKBPerConnection, `${side}: the rings are shared memory`).to.be.above(0);
+      expect(r[side].rssKBPerConnection, side).to.be.above(0);
+      expect(r[side].afterClose.fds, side).to.equal(0);
+      expect(r[side].afterClose.rssShmemKB, side).to.be.at.most(0);
+    }
+    expect(r.leak).to.equal(false);
+  });
+
+  it('reports running out of descriptors (EMFILE) with the figures so far, and the workers live on', async function () {
+    let prlimit;
+    try {
+      prlimit = require('node:child_process').execFileSync('prlimit', ['--version'], { stdio: 'ignore' }) !== undefined;
+    } catch {
+      prlimit = false;
+    }
+    if (!prlimit) this.skip();
+    const raw = await run('net-tcp', 200, (pair) => {
+      require('node:child_process').execFileSync('prlimit', ['--pid', String(pair.client.child.pid), '--nofile=80:80']);
+    });
+    expect(raw.error).to.match(/EMFILE/);
+    expect(raw.opened).to.be.above(0).and.below(200);
+    const r = idleResults(raw);
+    expect(r.connections).to.equal(raw.opened);
+    expect(r.client.fdsPerConnection).to.equal(1);
+    expect(r.client.afterClose.fds).to.equal(0);
+  });
 });

@@ -1,5 +1,5 @@
 'use strict';
-/** The benchmark's pure parts: statistics, model fit, size lists, options, planning, SVG, schema check. */
+/** The benchmark's pure parts: statistics, model fit, size lists, options, planning, idle-test figures, SVG, schema check. */
 const { expect } = require('chai');
 const { median, fitThroughputModel, modelBandwidth } = require('../benchmarks/lib/stats');
 const { netpipeSizes, quickSizes, parseSizes, formatSize } = require('../benchmarks/lib/sizes');
@@ -8,7 +8,9 @@ const { planCounts } = require('../benchmarks/lib/runner');
 const { logLogChart } = require('../benchmarks/lib/svg-plot');
 const { parseXml, findAll } = require('../benchmarks/lib/xml-wellformed');
 const { validate } = require('../benchmarks/lib/json-schema-lite');
-const { keyFigures } = require('../benchmarks/lib/report');
+const { keyFigures, formatSummary } = require('../benchmarks/lib/report');
+const { idleResults } = require('../benchmarks/lib/idle');
+const { readStatus } = require('../benchmarks/transports/worker-core');
 
 describe('bench: statistics', () => {
   it('takes the median of odd and even counts and ignores non-finite values', () => {
@@ -86,6 +88,16 @@ describe('bench: sizes and options', () => {
     expect(() => parseArgs(['--transports', 'carrier-pigeon'], known, '/r')).to.throw(/unknown transport carrier-pigeon/);
     expect(() => parseArgs(['--trials', '0'], known, '/r')).to.throw(/--trials/);
     expect(() => parseArgs(['--sizes'], known, '/r')).to.throw(/needs a value/);
+  });
+
+  it('opens 2000 idle connections per transport by default, 500 with --quick, N with --idle-conns N (0: none)', () => {
+    expect(parseArgs([], known, '/r').idleConnections).to.equal(2000);
+    expect(parseArgs(['--quick'], known, '/r').idleConnections).to.equal(500);
+    expect(parseArgs(['--quick', '--idle-conns', '3000'], known, '/r').idleConnections).to.equal(3000);
+    expect(parseArgs(['--idle-conns=0'], known, '/r').idleConnections).to.equal(0);
+    for (const bad of ['-1', '1.5', 'many', '100001']) {
+      expect(() => parseArgs(['--idle-conns', bad], known, '/r'), bad).to.throw(/--idle-conns/).with.property('usage', true);
+    }
   });
 });
 
@@ -179,5 +191,71 @@ describe('bench: schema validator', () => {
       '$: unexpected property "d"',
     ]);
     expect(validate(schema, { b: ['z'] })).to.deep.equal(['$: missing required property "a"', '$.b[0]: "z" not in ["p","q"]']);
+  });
+});
+
+describe('bench: idle-connection figures', () => {
+  const KB = 1024;
+  const snap = (o) => ({
+    vmRssBytes: o.anon + o.file + o.shm, rssAnonBytes: o.anon, rssFileBytes: o.file, rssShmemBytes: o.shm,
+    heapUsedBytes: o.heap, externalBytes: 0, fds: o.fds, gc: true, connections: o.conns, settleMs: 0,
+  });
+  const side = (perConnShm, left = {}) => ({
+    baseline: snap({ anon: 10000 * KB, file: 40000 * KB, shm: 0, heap: 5000 * KB, fds: 20, conns: 0 }),
+    open: snap({ anon: 30000 * KB, file: 40000 * KB, shm: 1000 * perConnShm * KB, heap: 9000 * KB, fds: 2020, conns: 1000 }),
+    closed: snap({ anon: 20000 * KB, file: 40000 * KB, shm: left.shm || 0, heap: 5000 * KB + (left.heap || 0), fds: 20 + (left.fds || 0), conns: 0 }),
+  });
+  const record = (client, server) => ({ transport: 'x', requested: 1000, warmup: 20, opened: 1000, openElapsedNs: 1e9, error: null, client, server });
+
+  it('divides each side\'s growth by the connections, VmRSS with its anonymous and shared parts', () => {
+    const r = idleResults(record(side(32), side(24)));
+    expect(r.client).to.deep.include({ rssKBPerConnection: 52, rssAnonKBPerConnection: 20, rssShmemKBPerConnection: 32, heapKBPerConnection: 4, fdsPerConnection: 2 });
+    expect(r.server.rssKBPerConnection).to.equal(44);
+    expect(r.client.afterClose).to.deep.equal({ rssKB: 10000, rssAnonKB: 10000, rssShmemKB: 0, heapKB: 0, fds: 0, backToBaseline: true });
+    expect([r.connections, r.requested, r.error, r.leak]).to.deep.equal([1000, 1000, null, false]);
+  });
+
+  it('calls it a leak when descriptors, shared memory or the heap do not come back, but not retained anonymous RSS', () => {
+    expect(idleResults(record(side(32, { fds: 1 }), side(32))).leak).to.equal(true);
+    expect(idleResults(record(side(32), side(32, { shm: 32 * 200 * KB }))).leak).to.equal(true);
+    expect(idleResults(record(side(32, { heap: 2000 * KB }), side(32))).leak).to.equal(true);
+    // Within 10 % of the growth (or 256 KB of shared memory, 1 MB of heap): what GC, page
+    // granularity, optimised code and grown tables leave.
+    expect(idleResults(record(side(32, { heap: 900 * KB, shm: 200 * KB }), side(32))).leak).to.equal(false);
+  });
+
+  it('keeps the figures of the connections that opened when the test stopped early, and has none without snapshots', () => {
+    const early = { ...record(side(32), side(32)), opened: 500, error: 'client: EMFILE: connect EMFILE (500 connections open)' };
+    const r = idleResults(early);
+    expect(r.client.fdsPerConnection).to.equal(4);
+    expect(r.error).to.match(/EMFILE/);
+    const none = idleResults({ ...record({}, {}), opened: 0, error: 'workers: EBENCH_TIMEOUT: ...' });
+    expect([none.client, none.server, none.leak]).to.deep.equal([null, null, null]);
+    expect(idleResults(null)).to.equal(null);
+  });
+
+  it('reads VmRSS and its parts from /proc/self/status in bytes', () => {
+    const text = 'Name:\tnode\nVmRSS:\t   56288 kB\nRssAnon:\t   12112 kB\nRssFile:\t   44176 kB\nRssShmem:\t       0 kB\nThreads:\t7\n';
+    expect(readStatus(text)).to.deep.equal({ vmRssBytes: 56288 * KB, rssAnonBytes: 12112 * KB, rssFileBytes: 44176 * KB, rssShmemBytes: 0 });
+    expect(readStatus('VmRSS:\t 4 kB\n').rssShmemBytes).to.equal(null);
+  });
+
+  it('gives no ratio to a baseline that is not above 0, and prints what was not given back', () => {
+    const res = (transport, rec) => ({ transport, latency: [], bandwidth: [], rate: null, connect: { us: 100 }, idle: idleResults(rec), fit: null });
+    const results = [
+      res('net-tcp', { ...record(side(0), side(0)), client: { ...side(0), open: { ...side(0).open, vmRssBytes: side(0).baseline.vmRssBytes - 4096 } } }),
+      res('via', record(side(32, { fds: 3 }), side(32))),
+    ];
+    const figs = keyFigures(results, 'net-tcp');
+    const rssC = figs.find((f) => f.id === 'rssPerConnClient').values;
+    expect(rssC[0].value).to.be.below(0);
+    expect(rssC[1]).to.deep.equal({ transport: 'via', value: 52, ratio: null });
+    expect(figs.find((f) => f.id === 'fdsPerConnServer').values[1]).to.deep.equal({ transport: 'via', value: 2, ratio: 1 });
+    const text = formatSummary({
+      startedAt: 't', options: { trials: 1, idleConnections: 1000 }, host: { node: 'v20', cpus: 2 }, baseline: 'net-tcp',
+      results, keyFigures: figs, transports: [], files: null,
+    });
+    expect(text).to.match(/^via .*52\.0 KB \(shm 32\.0\) ×\?.*2\.00 ×1\.00\s+NOT back: client \+3 fds/m);
+    expect(text).to.match(/^net-tcp .*back to baseline$/m);
   });
 });

@@ -10,7 +10,9 @@ const USAGE = `usage: npm run bench -- [options]    (or: node benchmarks/run.js 
                        added: the key figures need them)
   --transports LIST    e.g. net-tcp,net-unix,via-shm-busy (net-tcp, the baseline, is always run)
   --trials N           trials per point, the reported value is their median (default 5, quick 3)
-  --budget SECONDS     wall-time target for the whole run (default 170, quick 27)
+  --budget SECONDS     wall-time target for the timed tests (default 170, quick 27)
+  --idle-conns N       idle connections opened per transport to measure RSS and fds per
+                       connection (default 2000, quick 500; 0 skips that test)
   --out DIR            where the JSON and SVG files go (default bench-results/)
   --json               print the JSON report on stdout instead of the table
   --list               list the transports and whether they are available
@@ -18,6 +20,9 @@ const USAGE = `usage: npm run bench -- [options]    (or: node benchmarks/run.js 
 `;
 
 const KEY_SIZES = [4, 65536];
+const IDLE_CONNECTIONS = 2000;
+const IDLE_CONNECTIONS_QUICK = 500;
+const IDLE_CONNECTIONS_MAX = 100000;
 
 function usageError(message) {
   return Object.assign(new Error(message), { code: 'ERR_INVALID_ARG_VALUE', usage: true });
@@ -29,12 +34,20 @@ function positiveInt(name, text) {
   return n;
 }
 
+function idleCount(text) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > IDLE_CONNECTIONS_MAX) {
+    throw usageError(`--idle-conns wants an integer 0..${IDLE_CONNECTIONS_MAX}, got "${text}"`);
+  }
+  return n;
+}
+
 /**
  * @param {string[]} argv  process.argv.slice(2)
  * @param {string[]} knownTransports  registry names, baseline first
  */
 function parseArgs(argv, knownTransports, root) {
-  const o = { quick: false, json: false, list: false, help: false, sizes: null, transports: null, trials: null, budgetSeconds: null, out: null };
+  const o = { quick: false, json: false, list: false, help: false, sizes: null, transports: null, trials: null, budgetSeconds: null, idleConnections: null, out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -52,6 +65,7 @@ function parseArgs(argv, knownTransports, root) {
       case '--transports': o.transports = value().split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--trials': o.trials = positiveInt('--trials', value()); break;
       case '--budget': o.budgetSeconds = positiveInt('--budget', value()); break;
+      case '--idle-conns': o.idleConnections = idleCount(value()); break;
       case '--out': o.out = value(); break;
       default: throw usageError(`unknown option ${a}`);
     }
@@ -73,8 +87,9 @@ function parseArgs(argv, knownTransports, root) {
     transports,
     trials: o.trials || (o.quick ? 3 : 5),
     budgetSeconds: o.budgetSeconds || (o.quick ? 27 : 170),
+    idleConnections: o.idleConnections !== null ? o.idleConnections : (o.quick ? IDLE_CONNECTIONS_QUICK : IDLE_CONNECTIONS),
     out: path.resolve(o.out || path.join(root, 'bench-results')),
   };
 }
 
-module.exports = { parseArgs, USAGE, KEY_SIZES };
+module.exports = { parseArgs, USAGE, KEY_SIZES, IDLE_CONNECTIONS, IDLE_CONNECTIONS_QUICK };

@@ -7,6 +7,7 @@ const path = require('node:path');
 const { median, fitThroughputModel } = require('./stats');
 const { formatSize } = require('./sizes');
 const { logLogChart } = require('./svg-plot');
+const { idleResults } = require('./idle');
 
 const GB = 1e9;
 
@@ -27,7 +28,8 @@ function cpuPer(samples, units) {
   return { user, system, total: user + system };
 }
 
-function resultsFor(transport, measurements) {
+/** @param {object[]} [idleConnections]  the raw idle-test records (report.idleConnections) */
+function resultsFor(transport, measurements, idleConnections = []) {
   const mine = measurements.filter((m) => m.transport === transport && m.samples.length);
   const of = (test) => mine.filter((m) => m.test === test).sort((a, b) => a.size - b.size);
   const latency = of('latency').map((m) => ({
@@ -47,7 +49,8 @@ function resultsFor(transport, measurements) {
   } : null;
   const [connM] = of('connect');
   const connect = connM ? { us: median(connM.samples.map((s) => s.elapsedNs / s.count / 1000)) } : null;
-  return { transport, latency, bandwidth, rate, connect, fit: fitThroughputModel(bandwidth) };
+  const idle = idleResults(idleConnections.find((r) => r.transport === transport) || null);
+  return { transport, latency, bandwidth, rate, connect, idle, fit: fitThroughputModel(bandwidth) };
 }
 
 /** The figures the table shows, in order. `get` reads one from a transport's results. */
@@ -61,7 +64,20 @@ const KEY_FIGURES = [
     id: 'cpuPerGB', label: 'CPU per GB (64 KB)', unit: 's/GB', lowerIsBetter: true,
     get: (r) => { const b = r.bandwidth.find((p) => p.size === 65536); return b ? b.cpuSecondsPerGB.total : null; },
   },
+  { id: 'rssPerConnClient', label: 'RSS/conn client', unit: 'KB', lowerIsBetter: true, get: (r) => idleFigure(r, 'client', 'rssKBPerConnection') },
+  { id: 'rssPerConnServer', label: 'RSS/conn server', unit: 'KB', lowerIsBetter: true, get: (r) => idleFigure(r, 'server', 'rssKBPerConnection') },
+  { id: 'fdsPerConnClient', label: 'fds/conn client', unit: 'fds', lowerIsBetter: true, get: (r) => idleFigure(r, 'client', 'fdsPerConnection') },
+  { id: 'fdsPerConnServer', label: 'fds/conn server', unit: 'fds', lowerIsBetter: true, get: (r) => idleFigure(r, 'server', 'fdsPerConnection') },
 ];
+
+/** The timed figures (first table) and the per-connection ones (second table). */
+const TIMED_FIGURES = ['latency4', 'latency64K', 'bandwidth64K', 'rate64', 'connect', 'cpuPerGB'];
+const CONNECTION_FIGURES = ['connect', 'rssPerConnClient', 'rssPerConnServer', 'fdsPerConnClient', 'fdsPerConnServer'];
+
+function idleFigure(r, side, field) {
+  const s = r.idle && r.idle[side];
+  return s && Number.isFinite(s[field]) ? s[field] : null;
+}
 
 function pick(list, size, field) {
   const p = list.find((x) => x.size === size);
@@ -79,7 +95,8 @@ function keyFigures(results, baseline) {
       lowerIsBetter: f.lowerIsBetter,
       values: results.map((r) => {
         const value = f.get(r);
-        return { transport: r.transport, value, ratio: value !== null && b ? value / b : null };
+        // No ratio to a baseline of zero or less (an RSS growth lost in the noise of a tiny run).
+        return { transport: r.transport, value, ratio: value !== null && b > 0 ? value / b : null };
       }),
     };
   });
@@ -95,6 +112,8 @@ function human(value, unit) {
     case 'bytes/s': return value >= 1e9 ? `${(value / 1e9).toFixed(2)} GB/s` : `${(value / 1e6).toPrecision(3)} MB/s`;
     case 'messages/s': return value >= 1e6 ? `${(value / 1e6).toFixed(2)} M/s` : `${(value / 1e3).toPrecision(3)} k/s`;
     case 's/GB': return `${value.toPrecision(3)} s/GB`;
+    case 'KB': return Math.abs(value) >= 1000 ? `${(value / 1024).toFixed(2)} MB` : `${value.toPrecision(3)} KB`;
+    case 'fds': return value.toFixed(2);
     default: return value.toPrecision(3);
   }
 }
@@ -107,22 +126,69 @@ function table(rows) {
   }).join('\n');
 }
 
+function cell(f, transport, extra = '') {
+  const v = f.values.find((x) => x.transport === transport);
+  if (!v || v.value === null) return 'n/a';
+  return `${human(v.value, f.unit)}${extra} ×${v.ratio === null ? '?' : v.ratio.toFixed(2)}`;
+}
+
+/** "after close" of the idle test: back to the baseline on both sides, or what was left. */
+function afterClose(idle) {
+  if (!idle || !idle.client || !idle.server || !idle.client.afterClose || !idle.server.afterClose) return 'n/a';
+  if (idle.leak === false) return 'back to baseline';
+  const left = ['client', 'server'].filter((side) => idle[side].afterClose.backToBaseline === false).map((side) => {
+    const a = idle[side].afterClose;
+    const parts = [];
+    if (a.fds) parts.push(`${a.fds > 0 ? '+' : ''}${a.fds} fds`);
+    if (a.rssShmemKB > 0) parts.push(`shm +${human(a.rssShmemKB, 'KB')}`);
+    if (a.heapKB > 0) parts.push(`heap +${human(a.heapKB, 'KB')}`);
+    return `${side} ${parts.join(', ')}`;
+  });
+  return `NOT back: ${left.join('; ')}`;
+}
+
 /** The end-of-run summary for stdout. */
 function formatSummary(report) {
   const out = [];
-  const figs = report.keyFigures;
+  const byId = new Map(report.keyFigures.map((f) => [f.id, f]));
+  const figs = TIMED_FIGURES.map((id) => byId.get(id)).filter(Boolean);
   out.push(`via-net benchmark, ${report.startedAt}, ${report.options.trials} trials per point (median), node ${report.host.node}, ${report.host.cpus} CPUs`);
   out.push(`Ratios (×) are to ${report.baseline} in this run; for latency, connect and CPU lower is better.`);
   out.push('');
   const header = ['transport', ...figs.map((f) => f.label)];
   const rows = [header];
-  for (const r of report.results) {
-    rows.push([r.transport, ...figs.map((f) => {
-      const v = f.values.find((x) => x.transport === r.transport);
-      return v.value === null ? 'n/a' : `${human(v.value, f.unit)} ×${v.ratio === null ? '?' : v.ratio.toFixed(2)}`;
-    })]);
-  }
+  for (const r of report.results) rows.push([r.transport, ...figs.map((f) => cell(f, r.transport))]);
   out.push(table(rows));
+
+  const n = report.options.idleConnections;
+  if (n > 0) {
+    const conn = CONNECTION_FIGURES.map((id) => byId.get(id)).filter(Boolean);
+    out.push('');
+    out.push(`Per connection, lower is better; × = this transport / ${report.baseline}. connect: connect, 1 B echoed, close (µs per cycle).`);
+    out.push(`RSS and fds: growth of each worker process (after GC) with ${n} idle connections open (1 B echoed once each), per connection;`);
+    out.push('RSS is VmRSS, shared memory included (the part in RssShmem in parentheses). After close: descriptors, shared memory and heap back at the baseline?');
+    out.push('');
+    const connRows = [['transport', ...conn.map((f) => (f.id === 'connect' ? 'connect' : f.label)), 'after close']];
+    const notes = [];
+    for (const r of report.results) {
+      const idle = r.idle;
+      const shm = (side) => {
+        const v = idle && idle[side] && idle[side].rssShmemKBPerConnection;
+        return v ? ` (shm ${v.toPrecision(3)})` : '';
+      };
+      connRows.push([r.transport, ...conn.map((f) => {
+        if (f.id === 'rssPerConnClient') return cell(f, r.transport, shm('client'));
+        if (f.id === 'rssPerConnServer') return cell(f, r.transport, shm('server'));
+        return cell(f, r.transport);
+      }), afterClose(idle)]);
+      if (idle && idle.error) notes.push(`  ${r.transport}: ${idle.connections} of ${idle.requested} connections opened: ${idle.error}`);
+    }
+    out.push(table(connRows));
+    if (notes.length) {
+      out.push('Idle test failures (figures above are over the connections that opened):');
+      out.push(...notes);
+    }
+  }
   out.push('');
   out.push('Throughput model BW(L) = L / (alpha*L + beta) (LAN-emulation comparison paper), fitted to each bandwidth curve:');
   const fitRows = [['transport', 'alpha (ns/byte)', 'beta (µs/message)', 'asymptote', 'rms rel. error']];
@@ -167,4 +233,4 @@ function plots(report) {
   return { latency, bandwidth };
 }
 
-module.exports = { resultsFor, keyFigures, formatSummary, plots, KEY_FIGURES, human, formatSize };
+module.exports = { resultsFor, keyFigures, formatSummary, plots, KEY_FIGURES, TIMED_FIGURES, CONNECTION_FIGURES, human, formatSize };

@@ -11,6 +11,7 @@
  */
 const debug = require('debug')('via-net:bench');
 const { WorkerPair } = require('./worker-pair');
+const { idleTest } = require('./idle');
 const { median } = require('./stats');
 const { formatSize } = require('./sizes');
 
@@ -81,7 +82,8 @@ class Runner {
    * @param {object[]} o.transports  registry definitions, baseline first
    * @param {number[]} o.sizes
    * @param {number} o.trials
-   * @param {number} o.budgetSeconds  wall time for the whole run, spawn to report
+   * @param {number} o.budgetSeconds  wall time for the timed tests, spawn to report
+   * @param {number} [o.idleConnections]  connections per transport for the idle test after them (0: none)
    * @param {import('./progress').Progress} o.progress
    */
   constructor(o) {
@@ -92,6 +94,7 @@ class Runner {
     this.pairs = new Map();
     this.measurements = new Map();
     this.counts = new Map();
+    this.idle = [];
   }
 
   active() {
@@ -258,6 +261,35 @@ class Runner {
     m.samples.push({ trial, count: r.count, elapsedNs: r.elapsedNs, cpu: r.cpu });
   }
 
+  /**
+   * The idle-connection test (lib/idle.js), after the timed tests: one transport at a time, each
+   * on a fresh worker pair, so neither the timed tests' leftovers nor another transport's
+   * connections are in the figures. Its failure (EMFILE, a timeout) is reported in its record
+   * and does not change the transport's status: the timed figures stand.
+   */
+  async idleAll() {
+    const n = this.o.idleConnections;
+    const defs = this.active();
+    await Promise.all([...this.pairs.values()].map((p) => p.stop()));
+    this.pairs.clear();
+    this.phase = `idle connections (${n} per transport)`;
+    for (const def of defs) {
+      const pair = new WorkerPair(def);
+      let raw;
+      try {
+        await pair.start();
+        raw = await idleTest(pair, n);
+      } catch (err) {
+        raw = { requested: n, warmup: 0, opened: 0, openElapsedNs: null, error: `workers: ${err.code ? `${err.code}: ` : ''}${err.message}`, client: {}, server: {} };
+      } finally {
+        await pair.stop();
+      }
+      this.idle.push({ transport: def.name, ...raw });
+      if (raw.error) this.progress.log(`${def.name}: idle connections: ${raw.error}`);
+      this.progress.tick(1, this.phase, def.name);
+    }
+  }
+
   async run() {
     const startedAt = process.hrtime.bigint();
     const ppt = this.pointsPerTransport();
@@ -268,9 +300,11 @@ class Runner {
       if (baseline.status !== 'ok') {
         throw Object.assign(new Error(`baseline ${baseline.name} is ${baseline.status}: ${baseline.reason}`), { code: 'EBENCH_BASELINE' });
       }
-      this.progress.setTotal(this.active().length * ppt * (this.o.trials + 1));
+      const idle = this.o.idleConnections > 0;
+      this.progress.setTotal(this.active().length * (ppt * (this.o.trials + 1) + (idle ? 1 : 0)));
       await this.calibrate();
       await this.measure(startedAt);
+      if (idle) await this.idleAll();
     } finally {
       await Promise.all([...this.pairs.values()].map((p) => p.stop()));
       this.pairs.clear();
@@ -279,6 +313,7 @@ class Runner {
     return {
       transports: [...this.status.values()],
       measurements: [...this.measurements.values()],
+      idleConnections: this.idle,
     };
   }
 }

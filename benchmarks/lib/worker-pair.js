@@ -14,6 +14,14 @@ class BenchError extends Error {
   }
 }
 
+/**
+ * The node flags of both workers: the parent's own, plus --expose-gc, which the idle-connection
+ * test needs to collect garbage before it reads a worker's memory (the timed tests never call it).
+ */
+function workerExecArgv() {
+  return process.execArgv.includes('--expose-gc') ? [...process.execArgv] : [...process.execArgv, '--expose-gc'];
+}
+
 class Worker {
   constructor(role, def) {
     this.role = role;
@@ -22,7 +30,7 @@ class Worker {
     this.pending = new Map();
     this.dead = null;
     this.child = fork(def.workerScript, [role, def.module, JSON.stringify(def.options || {})], {
-      execArgv: process.execArgv,
+      execArgv: workerExecArgv(),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });
@@ -147,4 +155,4 @@ class WorkerPair {
   }
 }
 
-module.exports = { WorkerPair, BenchError };
+module.exports = { WorkerPair, BenchError, workerExecArgv };

@@ -14,13 +14,16 @@
  */
 function netAdapter(netModule, cfg) {
   return {
-    async listen(onConnection) {
+    async listen(onConnection, onError) {
       const where = await cfg.where();
       const server = netModule.createServer({ ...(cfg.serverOptions || {}) }, onConnection);
       await new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(where.listen, () => { server.removeListener('error', reject); resolve(); });
       });
+      // A listening server can still fail to accept (EMFILE once the idle test has used up the
+      // descriptors): that is reported, not an uncaught 'error' that kills the worker.
+      server.on('error', (err) => { if (onError) onError(err); });
       const a = server.address();
       const address = typeof a === 'string' ? { path: a } : { host: where.listen.host, port: a.port };
       return {

@@ -14,12 +14,27 @@
  *   expect { test, size, count }    -> {}            arm the newest connection for the next trial; CPU meter starts
  *   report {}                       -> { cpu: { user, system } }   CPU (µs) since `expect`
  *   close {}                        -> {}            close the listener and every connection
+ *   snapshot { connections, fdsAtMost, waitMs, stableMs } -> { memory, settleMs, connections, errors }
+ *                                    wait (up to waitMs) until exactly `connections` are open, at
+ *                                    most `fdsAtMost` fds are, and their number has not changed
+ *                                    for stableMs; then GC and read this process's memory and fds
+ *                                    (the idle test; every condition may be omitted)
  * Client commands:
  *   connect { address }             -> {}            open the block's persistent connection
  *   verify { bytes }                -> { sha256 }    echo `bytes` random bytes, check the sha256 (not timed)
  *   run { test, size, count }       -> { elapsedNs, cpu: { user, system } }
  *   disconnect {}                   -> {}
+ *   openIdle { address, count, concurrency, stallMs }
+ *                                   -> { opened, elapsedNs, error }   open `count` connections, each
+ *                                    echoes 1 byte once and then stays open and idle; stops at the
+ *                                    first failure (EMFILE, ...), which `error` reports
+ *   closeIdle {}                    -> { closed }    destroy them and wait for their 'close'
+ *   snapshot { fdsAtMost, waitMs, stableMs } -> { memory, settleMs, connections, errors }
  * Both: exit {} -> process exits.
+ *
+ * `memory` is read after two global.gc() (the workers run with --expose-gc): VmRSS and its parts
+ * RssAnon, RssFile, RssShmem from /proc/self/status, V8's heapUsed and external, and the number
+ * of entries in /proc/self/fd. All sizes in bytes.
  *
  * Tests: 'latency' (ping-pong of `size` bytes, `count` round trips), 'bandwidth' and 'rate'
  * (`count` writes of `size` bytes, then a 1-byte acknowledgement from the receiver), 'connect'
@@ -30,7 +45,8 @@
  * Their state lives in closures created before the clock starts.
  *
  * Adapter: `runWorker(role, adapter)` where
- *   adapter.listen(onConnection) -> Promise<{ address, close(): Promise<void> }>
+ *   adapter.listen(onConnection, onError) -> Promise<{ address, close(): Promise<void> }>
+ *                                  (onError: errors of the listener once it listens, e.g. EMFILE on accept)
  *   adapter.connect(address)     -> Promise<socket>
  * and sockets are node:net-like: write(buf) -> boolean, 'data', 'drain', 'close', 'error', end(),
  * destroy(), setNoDelay() (optional).
@@ -58,6 +74,91 @@ function closed(sock) {
     if (sock.closed === true) resolve(); // node:net (and stream) sockets set this after 'close'
     else sock.once('close', () => resolve());
   });
+}
+
+const fs = require('node:fs');
+
+const STATUS_FIELDS = { VmRSS: 'vmRssBytes', RssAnon: 'rssAnonBytes', RssFile: 'rssFileBytes', RssShmem: 'rssShmemBytes' };
+
+/** VmRSS and its parts from /proc/self/status (kB there), in bytes; null where the kernel lacks a field. */
+function readStatus(text) {
+  const out = { vmRssBytes: null, rssAnonBytes: null, rssFileBytes: null, rssShmemBytes: null };
+  for (const line of text.split('\n')) {
+    const m = /^(\w+):\s+(\d+)\s*kB/.exec(line);
+    if (m && STATUS_FIELDS[m[1]]) out[STATUS_FIELDS[m[1]]] = Number(m[2]) * 1024;
+  }
+  return out;
+}
+
+/**
+ * A few descriptors held in reserve (on /dev/null) from the first snapshot on, and given back
+ * while /proc is read: a worker that has run out of descriptors (the idle test stops at EMFILE)
+ * can still read its own figures. They are never counted: every reading is taken without them.
+ */
+const RESERVE_FDS = 4;
+const reserve = [];
+
+function withoutReserve(fn) {
+  while (reserve.length) fs.closeSync(reserve.pop());
+  try {
+    return fn();
+  } finally {
+    try {
+      while (reserve.length < RESERVE_FDS) reserve.push(fs.openSync('/dev/null', 'r'));
+    } catch { /* out of descriptors: fewer in reserve */ }
+  }
+}
+
+/** Open descriptors: entries of /proc/self/fd (the directory's own fd while it is read is one of them, every time). */
+function countFds() {
+  return withoutReserve(() => fs.readdirSync('/proc/self/fd').length);
+}
+
+/** GC (twice, with a turn of the event loop between, so finalizers run), then read memory and fds. */
+async function memorySnapshot() {
+  if (typeof global.gc === 'function') {
+    global.gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    global.gc();
+  }
+  // process.memoryUsage() reads /proc too (for its rss).
+  const [status, fds, mu] = withoutReserve(() => [
+    fs.readFileSync('/proc/self/status', 'utf8'), fs.readdirSync('/proc/self/fd').length, process.memoryUsage(),
+  ]);
+  return {
+    ...readStatus(status),
+    heapUsedBytes: mu.heapUsed,
+    externalBytes: mu.external,
+    fds,
+    gc: typeof global.gc === 'function',
+  };
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Wait (up to `waitMs`) until `ready()` holds and the number of descriptors has not changed for
+ * `stableMs`, then take a memory snapshot; returns it with how long the wait took. Closing a
+ * connection releases some of its resources only after its 'close' event (a user-level
+ * connection unmaps its segment and closes its descriptors a little later), so the test waits for
+ * that before it reads the memory.
+ */
+async function settledSnapshot(ready, waitMs, stableMs) {
+  const t0 = Date.now();
+  let fds = countFds();
+  let since = t0;
+  for (;;) {
+    const now = Date.now();
+    const n = countFds();
+    if (n !== fds) {
+      fds = n;
+      since = now;
+    }
+    if ((ready() && now - since >= stableMs) || now - t0 >= waitMs) break;
+    await sleep(10);
+  }
+  const settleMs = Date.now() - t0;
+  return { memory: await memorySnapshot(), settleMs };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -100,7 +201,7 @@ function armServerConnection(sock, test, size, count) {
 }
 
 async function runServer(adapter) {
-  const state = { sockets: new Set(), newest: null, listener: null, cpuStart: null, waiters: [] };
+  const state = { sockets: new Set(), newest: null, listener: null, cpuStart: null, waiters: [], errors: [] };
   // The client's connect may complete before this side has accepted (Unix sockets do): `expect`
   // then waits for the connection to show up rather than failing.
   const connection = () => (state.newest ? Promise.resolve(state.newest)
@@ -121,7 +222,11 @@ async function runServer(adapter) {
   return {
     async listen() {
       if (state.listener) throw Object.assign(new Error('already listening'), { code: 'EBENCH_STATE' });
-      state.listener = await adapter.listen(onConnection);
+      // Errors of the listener after it listens (accept failing with EMFILE when the idle test
+      // runs out of descriptors) are kept for `snapshot`, not thrown at the worker.
+      state.listener = await adapter.listen(onConnection, (err) => {
+        if (state.errors.length < 10) state.errors.push(errorPayload(err));
+      });
       return { address: state.listener.address };
     },
     async expect({ test, size, count }) {
@@ -137,6 +242,11 @@ async function runServer(adapter) {
       const cpu = cpuSince(state.cpuStart);
       state.cpuStart = null;
       return { cpu };
+    },
+    async snapshot({ connections, fdsAtMost, waitMs = 0, stableMs = 0 }) {
+      const snap = await settledSnapshot(() => (typeof connections !== 'number' || state.sockets.size === connections)
+        && (typeof fdsAtMost !== 'number' || countFds() <= fdsAtMost), waitMs, stableMs);
+      return { ...snap, connections: state.sockets.size, errors: state.errors.splice(0) };
     },
     async close() {
       const listener = state.listener;
@@ -256,8 +366,88 @@ async function verifyEcho(sock, bytes) {
   return { sha256: got };
 }
 
+/**
+ * The idle test's connections: `count` of them, at most `concurrency` being set up at a time, each
+ * writing 1 byte and waiting for its echo (so the user-level path is really established on both
+ * sides), then left open and idle in `idle`. The first failure stops the opening and is returned;
+ * no progress for `stallMs` (a server that cannot accept any more) is one too.
+ */
+function openIdle(adapter, address, count, concurrency, stallMs, idle, laterErrors) {
+  return new Promise((resolve) => {
+    const one = Buffer.from([0x31]);
+    let started = 0;
+    let inFlight = 0;
+    let opened = 0;
+    let error = null;
+    let finished = false;
+    let stall;
+    const t0 = process.hrtime.bigint();
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(stall);
+      resolve({ opened, elapsedNs: Number(process.hrtime.bigint() - t0), error });
+    };
+    const fail = (err) => {
+      if (!error) error = errorPayload(err);
+    };
+    const armStall = () => {
+      clearTimeout(stall);
+      stall = setTimeout(() => {
+        fail(Object.assign(new Error(`no connection completed for ${stallMs} ms (${opened} open)`), { code: 'ETIMEDOUT' }));
+        finish();
+      }, stallMs);
+    };
+    const settle = () => {
+      inFlight--;
+      if (finished) return;
+      armStall();
+      if (error || started >= count) {
+        if (inFlight === 0) finish();
+      } else {
+        launch();
+      }
+    };
+    const launch = () => {
+      while (!error && started < count && inFlight < concurrency) {
+        started++;
+        inFlight++;
+        let done = false;
+        const once = (err) => {
+          if (done) return false;
+          done = true;
+          if (err) fail(err);
+          settle();
+          return true;
+        };
+        adapter.connect(address).then((sock) => {
+          idle.add(sock);
+          sock.on('error', (err) => {
+            if (!sock.benchError) sock.benchError = err;
+            once(err);
+          });
+          sock.once('close', () => {
+            idle.delete(sock);
+            const err = sock.benchError || Object.assign(new Error('idle connection closed by the peer'), { code: 'ECONNRESET' });
+            // Before its echo: the opening fails. After: the test does, at the next snapshot.
+            if (!once(err) && !sock.benchClosing && laterErrors.length < 10) laterErrors.push(errorPayload(err));
+          });
+          sock.once('data', () => {
+            opened++;
+            once(null);
+          });
+          sock.write(one);
+        }, (err) => once(err));
+      }
+    };
+    armStall();
+    if (count === 0) finish();
+    else launch();
+  });
+}
+
 async function runClient(adapter) {
-  const state = { sock: null, address: null, failure: null, closed: false };
+  const state = { sock: null, address: null, failure: null, closed: false, idle: new Set(), errors: [] };
   const needSock = () => {
     if (state.failure) throw state.failure;
     if (!state.sock) throw Object.assign(new Error('not connected'), { code: 'EBENCH_STATE' });
@@ -307,6 +497,24 @@ async function runClient(adapter) {
       }
       return { elapsedNs: Number(elapsed), cpu };
     },
+    async openIdle({ address, count, concurrency = 8, stallMs = 10000 }) {
+      // An idle connection that breaks later is an error of the test, seen at the next snapshot.
+      return openIdle(adapter, address, count, concurrency, stallMs, state.idle, state.errors);
+    },
+    async closeIdle() {
+      const socks = [...state.idle];
+      await Promise.all(socks.map((s) => {
+        s.benchClosing = true;
+        const done = closed(s);
+        s.destroy();
+        return done;
+      }));
+      return { closed: socks.length };
+    },
+    async snapshot({ fdsAtMost, waitMs = 0, stableMs = 0 }) {
+      const snap = await settledSnapshot(() => typeof fdsAtMost !== 'number' || countFds() <= fdsAtMost, waitMs, stableMs);
+      return { ...snap, connections: state.idle.size, errors: state.errors.splice(0) };
+    },
     async disconnect() {
       const sock = state.sock;
       state.sock = null;
@@ -349,4 +557,4 @@ async function runWorker(role, adapter) {
   process.send({ type: 'ready', pid: process.pid });
 }
 
-module.exports = { runWorker, errorPayload };
+module.exports = { runWorker, errorPayload, readStatus, memorySnapshot };
