@@ -1,6 +1,6 @@
 'use strict';
 /**
- * The application benchmarks (benchmarks/ftp, benchmarks/http) run end to end in a tiny
+ * The application benchmarks (benchmarks/ftp, benchmarks/http, benchmarks/apps) run end to end in a tiny
  * configuration and report sane, self-consistent figures. No speed is asserted: the machine is
  * shared, and performance claims come from full runs of the benchmarks, not from tests.
  */
@@ -69,5 +69,17 @@ describe('application benchmarks (tiny runs, sane output)', function () {
       expect(r.p99.via).to.be.at.least(r.p50.via);
       expect(r.p99.net).to.be.at.least(r.p50.net);
     }
+  });
+
+  it('benchmarks/apps/h2-register: HTTP/2 with and without register to a plain server, the ratio from its medians', async () => {
+    const out = await runJson('benchmarks/apps/h2-register.js', ['--trials', '2', '--requests', '60', '--warmup', '6'], 120000);
+    expect(out.samples.register).to.have.length(2);
+    expect(out.samples.plain).to.have.length(2);
+    positive(out.registerMs);
+    positive(out.plainMs);
+    expect(out.ratio).to.be.closeTo(out.registerMs / out.plainMs, 1e-9);
+    expect(out.ratioRange[0]).to.be.at.most(out.ratioRange[1]);
+    // The point of the benchmark: under register, http2 got the kernel handle, not a JSStreamSocket.
+    expect(out.underRegister).to.deep.equal({ wrapper: 'Socket', handle: 'TCP', isStreamBase: true, transport: 'tcp' });
   });
 });

@@ -320,6 +320,11 @@ export class MemoryProvider implements ViProvider {
     return listener;
   }
 
+  mayHaveListener(name: string): boolean {
+    const listener = this.listeners.get(name);
+    return listener !== undefined && !listener.closed;
+  }
+
   connect(name: string, options: ConnectOptions, callback: ConnectCallback): ConnectRequest {
     let cancelled = false;
     let done = false;

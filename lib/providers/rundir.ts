@@ -4,7 +4,8 @@
  * It is private to the user (mode 0700, owned by us, not a symlink) and split by network
  * namespace, so a process only ever finds listeners of its own namespace:
  *   $VIA_NET_RUNDIR | $XDG_RUNTIME_DIR/via-net | $TMPDIR/via-net-<uid>   /ns-<netns inode>/<entry>
- * Only listen() creates directories; connect() computes the path with no file-system I/O.
+ * Only listen() creates directories; connect() computes the path and looks at most at the entry
+ * itself (one lstat, see entryExists).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -26,6 +27,23 @@ export function entryName(name: string): string {
 
 export function entryPath(name: string, netns: number, env: NodeJS.ProcessEnv = process.env): string {
   return path.join(baseDir(env), `ns-${netns}`, entryName(name));
+}
+
+/**
+ * Is there anything at the entry path? Only existence counts (lstat, not following links, not
+ * asking for a socket): an entry may be a socket file or a symlink to one, and a stale or odd one
+ * is for connect() to judge. Only "certainly nothing there" (ENOENT, or a missing directory on
+ * the way: ENOTDIR) answers false; any other failure (EACCES, ...) answers true, so the
+ * connect attempt reports it or falls back as before.
+ */
+export function entryExists(file: string): boolean {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code !== 'ENOENT' && code !== 'ENOTDIR';
+  }
 }
 
 function codedError(code: string, message: string): Error & { code: string } {

@@ -8,7 +8,7 @@
  */
 import createDebug from 'debug';
 import { loadNative, type LinkInfo, type NativeBinding, type NativeCompletionQueue, type NativeVi, type ScribbleTarget } from './native';
-import { allowedUidsFromEnv, entryPath, prepareEntry, shareEntry } from './rundir';
+import { allowedUidsFromEnv, entryExists, entryPath, prepareEntry, shareEntry } from './rundir';
 import type {
   ConnectCallback,
   ConnectOptions,
@@ -335,6 +335,11 @@ export class ShmProvider implements ViProvider {
     if (allowUids.length > 0) shareEntry(file);
     debug('listening on %s (%s)%s', name, file, allowUids.length ? `, also for uids ${allowUids.join(',')}` : '');
     return listener;
+  }
+
+  /** A listener of this namespace has an entry in the rendezvous directory: no entry, no listener. */
+  mayHaveListener(name: string): boolean {
+    return entryExists(entryPath(name, this.netns));
   }
 
   connect(name: string, options: ConnectOptions, callback: ConnectCallback): ConnectRequest {

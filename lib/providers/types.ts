@@ -172,4 +172,12 @@ export interface ViProvider {
    * the number of completions delivered.
    */
   pollNow?(): number;
+  /**
+   * Optional: a local, synchronous look for a listener under `name`. False means there is
+   * certainly none right now (a connect would fail with ENOENT), so a client in 'auto' mode may
+   * take TCP in the same tick: node's http2 and TLS look at `socket._handle` as soon as connect()
+   * returns, and only a kernel handle there spares them a JS stream wrapper. True (or a provider
+   * without this method) means "maybe": the asynchronous connect decides.
+   */
+  mayHaveListener?(name: string): boolean;
 }

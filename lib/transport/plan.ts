@@ -67,6 +67,25 @@ function familyOption(f: unknown): 0 | 4 | 6 {
   return 0;
 }
 
+/**
+ * The providers worth an asynchronous attempt at `rendezvous`: in 'auto' mode, those that cannot
+ * rule out a listener by looking locally (ViProvider.mayHaveListener). When none is left the
+ * plan is TCP, taken by connect() in its own tick, so the socket has node's kernel handle as
+ * soon as connect() returns: node's http2 and TLS decide there whether to run natively or over
+ * a JS stream wrapper. A forced transport tries them all, so that its error is the provider's.
+ */
+function worthTrying(providers: ViProvider[], rendezvous: string, forced: boolean): ViProvider[] {
+  if (forced) return providers;
+  return providers.filter((p) => {
+    if (typeof p.mayHaveListener !== 'function') return true;
+    try {
+      return p.mayHaveListener(rendezvous);
+    } catch {
+      return true; // cannot tell: the attempt will
+    }
+  });
+}
+
 export function planConnect(options: Record<string, unknown>, setting: TransportSetting): ConnectPlan {
   const names = candidateProviders(setting);
   if (names.length === 0) return TCP;
@@ -92,7 +111,10 @@ export function planConnect(options: Record<string, unknown>, setting: Transport
   if (providers.length === 0) return fail(reasons.join('; '));
 
   if (isPath) {
-    return { kind: 'user', setting, forced, providers, rendezvous: unixRendezvous(path as string), tcp: null };
+    const rendezvous = unixRendezvous(path as string);
+    const candidates = worthTrying(providers, rendezvous, forced);
+    if (candidates.length === 0) return TCP;
+    return { kind: 'user', setting, forced, providers: candidates, rendezvous, tcp: null };
   }
 
   const port = plainPort(options.port);
@@ -111,12 +133,18 @@ export function planConnect(options: Record<string, unknown>, setting: Transport
       // or after the connect timeout.
       const remote = providers.filter((p) => p.name === 'verbs');
       if (remote.length === 0) return fail(`${host} is not an address of this host`);
-      return { kind: 'user', setting, forced, providers: remote, rendezvous: verbsRendezvous(host, port), tcp: { host, port, lookup: false, family, hints, localAddress } };
+      const rendezvous = verbsRendezvous(host, port);
+      const candidates = worthTrying(remote, rendezvous, forced);
+      if (candidates.length === 0) return TCP;
+      return { kind: 'user', setting, forced, providers: candidates, rendezvous, tcp: { host, port, lookup: false, family, hints, localAddress } };
     }
-    return { kind: 'user', setting, forced, providers, rendezvous: tcpRendezvous(port), tcp: { host, port, lookup: false, family, hints, localAddress } };
   }
-  // Names: resolve only those that are likely local, so remote hosts see no extra DNS round trip.
-  const likelyLocal = host === 'localhost' || host === hostname();
+  // Names: only likely local ones are resolved here, so remote hosts see no extra DNS round trip.
+  const likelyLocal = ipType !== 0 || host === 'localhost' || host === hostname();
   if (!likelyLocal && !forced) return TCP;
-  return { kind: 'user', setting, forced, providers, rendezvous: tcpRendezvous(port), tcp: { host, port, lookup: true, family, hints, localAddress } };
+  // Local targets of every form meet a server under the same name: its port.
+  const rendezvous = tcpRendezvous(port);
+  const candidates = worthTrying(providers, rendezvous, forced);
+  if (candidates.length === 0) return TCP;
+  return { kind: 'user', setting, forced, providers: candidates, rendezvous, tcp: { host, port, lookup: ipType === 0, family, hints, localAddress } };
 }

@@ -1,0 +1,104 @@
+'use strict';
+// HTTP/2 under `node -r via-net/register` (issue 15). node's http2 (and TLS) look at the socket's
+// `_handle` as connect() returns, and wrap a socket without a native StreamBase handle in a
+// JSStreamSocket. A via-net client of a server that is not via-net's must therefore be on node's
+// kernel TCP handle by then, or register makes HTTP/2 slower than node:net. Each test runs the
+// unmodified app pair of benchmarks/apps (h2-server.js, h2-client.js) as separate processes and
+// checks every response body's sha256 against the server's header and the client's own copy.
+const { expect } = require('chai');
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+const { scratchDir, startServer, runClient } = require('./apps/harness');
+
+const SERVER = path.join('..', '..', 'benchmarks', 'apps', 'h2-server.js');
+const CLIENT = path.join('..', '..', 'benchmarks', 'apps', 'h2-client.js');
+const SIZES = [13, 4096, 65536];
+const SEEDS = 8; // h2-client.js asks for every size with seeds 1..8, in turn
+
+/** What h2-client.js must have received for `count` requests (its warm-up included). */
+function expectedBytes(count) {
+  const perPath = SIZES.flatMap((size) => Array(SEEDS).fill(size));
+  let total = 0;
+  for (let i = 0; i < count; i++) total += perPath[i % perPath.length];
+  return total;
+}
+
+function clientArgs(port, { requests, inflight, warmup, scheme = 'http' }) {
+  return [port, requests, inflight, SIZES.join(','), warmup, scheme];
+}
+
+describe('HTTP/2 under via-net/register', function () {
+  this.timeout(120_000);
+  let server = null;
+  let dir = null;
+
+  afterEach(async () => {
+    if (server) await server.stop();
+    server = null;
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    dir = null;
+  });
+
+  async function plainServer(args = []) {
+    server = startServer(SERVER, args, { register: false, ready: /^PORT (\d+)$/ });
+    return Number((await server.started)[1]);
+  }
+
+  it('a client under register talks to a plain http2 server on the kernel TCP handle (no JSStreamSocket), bodies intact', async () => {
+    const port = await plainServer();
+    const run = { requests: 600, inflight: 4, warmup: 24 };
+    const r = await runClient(CLIENT, clientArgs(port, run));
+    expect(r.register).to.equal(true);
+    expect(r.atConnect).to.deep.equal({ wrapper: 'Socket', handle: 'TCP', isStreamBase: true, transport: 'tcp' });
+    expect(r.transport).to.equal('tcp');
+    expect(r.fd).to.be.a('number').and.at.least(0);
+    expect(r.responses).to.equal(run.requests + run.warmup);
+    expect(r.bad).to.equal(0);
+    expect(r.bytes).to.equal(expectedBytes(run.requests + run.warmup));
+  });
+
+  it('h2 over TLS under register (the wrapped tls.connect): TLS encrypts over the via-net socket\'s kernel handle, bodies intact', async function () {
+    dir = scratchDir('via-net-h2-');
+    const key = path.join(dir, 'key.pem');
+    const cert = path.join(dir, 'cert.pem');
+    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
+    if (gen.error) this.skip(); // no openssl on this machine
+    expect(gen.status, gen.stderr).to.equal(0);
+    const port = await plainServer([0, key, cert]);
+    const run = { requests: 300, inflight: 4, warmup: 24, scheme: 'https' };
+    const r = await runClient(CLIENT, clientArgs(port, run), { env: { NODE_EXTRA_CA_CERTS: cert } });
+    expect(r.register).to.equal(true);
+    expect(r.atConnect).to.include({ wrapper: 'TLSSocket', handle: 'TLSWrap', isStreamBase: true });
+    // The TLSWrap's parent: via-net's socket (not a JSStreamSocket) on its kernel TCP handle.
+    expect(r.atConnect).to.include({ tlsOver: 'Socket', tlsParentHandle: 'TCP' });
+    expect(r.transport).to.equal('tcp');
+    expect(r.responses).to.equal(run.requests + run.warmup);
+    expect(r.bad).to.equal(0);
+    expect(r.bytes).to.equal(expectedBytes(run.requests + run.warmup));
+  });
+
+  it('with the server under register too, the client still takes shm (the asynchronous attempt), bodies intact', async () => {
+    server = startServer(SERVER, [], { ready: /^PORT (\d+)$/ });
+    const port = Number((await server.started)[1]);
+    const run = { requests: 300, inflight: 4, warmup: 24 };
+    const r = await runClient(CLIENT, clientArgs(port, run));
+    expect(r.transport).to.equal('shm');
+    // Documented: on shm the handle is not a StreamBase, so http2 runs over a JS stream.
+    expect(r.atConnect.wrapper).to.equal('JSStreamSocket');
+    expect(r.responses).to.equal(run.requests + run.warmup);
+    expect(r.bad).to.equal(0);
+    expect(r.bytes).to.equal(expectedBytes(run.requests + run.warmup));
+  });
+
+  it('the same client without register gives the same picture as under register on TCP (node:net\'s own)', async () => {
+    const port = await plainServer();
+    const run = { requests: 100, inflight: 4, warmup: 0 };
+    const r = await runClient(CLIENT, clientArgs(port, run), { register: false });
+    expect(r.register).to.equal(false);
+    expect(r.atConnect).to.deep.equal({ wrapper: 'Socket', handle: 'TCP', isStreamBase: true, transport: null });
+    expect(r.bad).to.equal(0);
+    expect(r.bytes).to.equal(expectedBytes(run.requests));
+  });
+});
