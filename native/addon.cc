@@ -24,7 +24,10 @@
 
 #include "cq.h"
 #include "link_registry.h"
-#include "scribbler.h"
+#include "napi_helpers.h"
+#ifdef VIA_TESTING
+#include "scribbler.h"  // the test build only (binding.gyp via_shm_testing)
+#endif
 #include "pin_library.h"
 #include "rendezvous.h"
 #include "shm_segment.h"
@@ -32,61 +35,6 @@
 
 namespace via {
 namespace {
-
-Napi::Error CodedError(Napi::Env env, const char* code, const std::string& message, bool type_error = false) {
-  Napi::Error err = type_error ? Napi::TypeError::New(env, message) : Napi::Error::New(env, message);
-  err.Set("code", Napi::String::New(env, code));
-  return err;
-}
-
-Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what) {
-  const char* code = "EIO";
-  switch (err) {
-    case ENOENT: code = "ENOENT"; break;
-    case ECONNREFUSED: code = "ECONNREFUSED"; break;
-    case EADDRINUSE: code = "EADDRINUSE"; break;
-    case EACCES: code = "EACCES"; break;
-    case EPERM: code = "EPERM"; break;
-    case EMFILE: code = "EMFILE"; break;
-    case ENFILE: code = "ENFILE"; break;
-    case ENOMEM: code = "ENOMEM"; break;
-    case ENOSPC: code = "ENOSPC"; break;
-    case ENAMETOOLONG: code = "ENAMETOOLONG"; break;
-    case EBADMSG: code = "EBADMSG"; break;
-    case EPROTO: code = "EPROTO"; break;
-    case ECONNRESET: code = "ECONNRESET"; break;
-    case EINVAL: code = "EINVAL"; break;
-    default: break;
-  }
-  Napi::Error e = CodedError(env, code, what + ": " + std::strerror(err));
-  e.Set("errno", Napi::Number::New(env, -err));
-  return e;
-}
-
-bool CheckArgs(const Napi::CallbackInfo& info, size_t count, const char* usage) {
-  if (info.Length() < count) {
-    CodedError(info.Env(), "ERR_MISSING_ARGS", std::string("expected ") + usage, true).ThrowAsJavaScriptException();
-    return false;
-  }
-  return true;
-}
-
-bool GetUint32(const Napi::CallbackInfo& info, size_t i, const char* name, uint32_t* out) {
-  if (!info[i].IsNumber()) {
-    CodedError(info.Env(), "ERR_INVALID_ARG_TYPE", std::string("The \"") + name + "\" argument must be of type number",
-               true)
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  double v = info[i].As<Napi::Number>().DoubleValue();
-  if (!(v >= 0 && v <= 4294967295.0) || v != static_cast<double>(static_cast<uint64_t>(v))) {
-    CodedError(info.Env(), "ERR_OUT_OF_RANGE", std::string("The value of \"") + name + "\" is out of range")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  *out = static_cast<uint32_t>(v);
-  return true;
-}
 
 bool GetUidList(const Napi::CallbackInfo& info, size_t i, std::set<uid_t>* out) {
   if (info[i].IsUndefined() || info[i].IsNull()) return true;
@@ -121,25 +69,6 @@ bool GetPayload(const Napi::CallbackInfo& info, size_t i, WireMessage* msg) {
   std::memcpy(msg->payload, p.Data(), p.ByteLength());
   msg->payload_length = static_cast<uint32_t>(p.ByteLength());
   return true;
-}
-
-// Calls into JavaScript from a libuv callback. An exception thrown by the callback becomes an
-// uncaught exception of the process, as for a net.Socket listener. Returns false when the
-// environment can no longer run JavaScript (it is being torn down at exit): the caller must stop
-// delivering, and must not throw, which would abort the process.
-bool CallIntoJs(Napi::Env env, napi_value recv, napi_value fn, const std::vector<napi_value>& args,
-                Napi::AsyncContext& context) {
-  napi_value result;
-  napi_status status = napi_make_callback(env, context, recv, fn, args.size(), args.data(), &result);
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) {
-    napi_value err;
-    napi_get_and_clear_last_exception(env, &err);
-    napi_fatal_exception(env, err);
-    return true;
-  }
-  return status == napi_ok;
 }
 
 class Addon;
@@ -316,7 +245,10 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
                         InstanceMethod<&ViWrap::PeerTookAll>("peerTookAll"),
                         InstanceMethod<&ViWrap::Abort>("abort"),
                         InstanceMethod<&ViWrap::Ref>("ref"), InstanceMethod<&ViWrap::Unref>("unref"),
-                        InstanceMethod<&ViWrap::Scribble>("scribble"), InstanceMethod<&ViWrap::Close>("close"),
+#ifdef VIA_TESTING
+                        InstanceMethod<&ViWrap::Scribble>("scribble"),
+#endif
+                        InstanceMethod<&ViWrap::Close>("close"),
                         InstanceMethod<&ViWrap::Inspect>("inspect")});
   }
 
@@ -456,6 +388,7 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
     return info.Env().Undefined();
   }
 
+#ifdef VIA_TESTING
   // Test hook: scribble(which, seed) writes garbage into shared memory, as a hostile peer could:
   // 'own' / 'peer' this VI's ring on our side or the peer's, 'link-own' / 'link-peer' the region
   // header of our side or the peer's (shared by every VI of the link). Only for the fault tests;
@@ -477,6 +410,8 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
     }
     return info.Env().Undefined();
   }
+
+#endif
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (entry_) entry_->Close();
@@ -768,6 +703,8 @@ class ConnectRequestWrap : public Napi::ObjectWrap<ConnectRequestWrap> {
   std::unique_ptr<Napi::AsyncContext> async_context_;
 };
 
+Napi::Object Constants(Napi::Env env);
+
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   // Worker threads unload addons before libuv runs our handles' close callbacks.
   via::PinThisLibrary(reinterpret_cast<const void*>(&ViWrap::Define));
@@ -783,7 +720,42 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceValue("CompletionQueue", CompletionQueueWrap::Define(env)),
                            InstanceValue("Listener", ListenerWrap::Define(env)),
                            InstanceValue("Vi", vi),
+                           InstanceValue("constants", Constants(env)),
                        });
+}
+
+// The numbers JavaScript decodes: completion records, send statuses, break reasons. Exported
+// once from here so the TypeScript side never retypes them.
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  auto set = [&](Napi::Object o, const char* key, int value) { o.Set(key, Napi::Number::New(env, value)); };
+  set(c, "metaHeader", kMetaHeader);
+  set(c, "metaFields", kMetaFields);
+  set(c, "kindRecv", kKindRecv);
+  set(c, "kindError", kKindError);
+  set(c, "flagArenaFull", kFlagArenaFull);
+  Napi::Object send = Napi::Object::New(env);
+  set(send, "ok", kSendOk);
+  set(send, "broken", kSendBroken);
+  set(send, "noDescriptor", kSendNoDescriptor);
+  set(send, "corrupt", kSendCorrupt);
+  set(send, "tooLong", kSendTooLong);
+  c.Set("send", send);
+  Napi::Object reason = Napi::Object::New(env);
+  set(reason, "peerGone", int(BreakReason::kPeerGone));
+  set(reason, "noDescriptor", int(BreakReason::kNoDescriptor));
+  set(reason, "corrupt", int(BreakReason::kCorrupt));
+  set(reason, "localClose", int(BreakReason::kLocalClose));
+  set(reason, "peerExited", int(BreakReason::kPeerExited));
+  c.Set("reason", reason);
+  c.Set("pollMode", [&] {
+    Napi::Object m = Napi::Object::New(env);
+    set(m, "event", int(PollMode::kEvent));
+    set(m, "adaptive", int(PollMode::kAdaptive));
+    set(m, "busy", int(PollMode::kBusy));
+    return m;
+  }());
+  return c;
 }
 
 Napi::Value Addon::Attrs(const Napi::CallbackInfo& info) {

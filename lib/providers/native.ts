@@ -11,6 +11,8 @@ const debug = createDebug('via-net:native');
 /** The raw binding's shape (see native/addon.cc). */
 export interface NativeBinding {
   attrs(): { maxTransferSize: number; maxRecvDepth: number; maxSendDepth: number; maxPayload: number };
+  /** The numbers the binding's records and statuses use (native/addon.cc Constants). */
+  constants: NativeConstants;
   netns(): number;
   connect(
     cq: NativeCompletionQueue,
@@ -28,6 +30,18 @@ export interface NativeBinding {
     allowUids: readonly number[] | undefined,
     onRequest: (req: NativeIncomingRequest, payload: Buffer, pid: number, uid: number, gid: number) => void,
   ) => NativeListener;
+}
+
+export interface NativeConstants {
+  /** Completion records: a header of `metaHeader` ints (count, flags), then `metaFields` ints each. */
+  metaHeader: number;
+  metaFields: number;
+  kindRecv: number;
+  kindError: number;
+  flagArenaFull: number;
+  send: { ok: number; broken: number; noDescriptor: number; corrupt: number; tooLong: number };
+  reason: { peerGone: number; noDescriptor: number; corrupt: number; localClose: number; peerExited: number };
+  pollMode: { event: number; adaptive: number; busy: number };
 }
 
 export interface NativeCompletionQueue {

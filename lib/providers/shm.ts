@@ -7,7 +7,7 @@
  * arena; handlers get slices of it that are never written again (a fresh arena replaces a full one).
  */
 import createDebug from 'debug';
-import { loadNative, type LinkInfo, type NativeBinding, type NativeCompletionQueue, type NativeVi, type ScribbleTarget } from './native';
+import { loadNative, type LinkInfo, type NativeBinding, type NativeCompletionQueue, type NativeConstants, type NativeVi } from './native';
 import { allowedUidsFromEnv, entryExists, entryPath, prepareEntry, shareEntry } from './rundir';
 import type {
   ConnectCallback,
@@ -27,32 +27,20 @@ import { viError } from './types';
 
 const debug = createDebug('via-net:shm');
 
+/** Completions harvested per dispatch (the meta array's size follows). */
 const BATCH = 64;
-const META_HEADER = 2;
-const META_FIELDS = 5;
-const KIND_RECV = 1;
-const KIND_ERROR = 2;
-const FLAG_ARENA_FULL = 1;
 const ARENA_SIZE = 256 * 1024;
 
-/** Native send status codes (native/shm_vi.h). */
-const SEND_OK = 0;
-const SEND_BROKEN = -1;
-const SEND_NO_DESCRIPTOR = -2;
-const SEND_CORRUPT = -3;
-const SEND_TOO_LONG = -4;
-
-/** Break reasons (native/shm_vi.h BreakReason). */
-const REASONS: Record<number, { code: string; text: string }> = {
-  1: { code: 'ECONNRESET', text: 'the peer closed the VI or its process exited, leaving data unread' },
-  2: { code: 'EPROTO', text: 'a send found no receive descriptor posted (pre-posting violation)' },
-  3: { code: 'EBADMSG', text: 'shared memory failed validation' },
-  4: { code: 'ECONNRESET', text: 'the VI was closed' },
-  5: { code: 'EOF', text: 'the peer closed the VI or its process exited, with nothing left unread' },
-};
-const REASON_PEER_GONE = 1;
-
-const POLL_MODES: Record<PollMode, number> = { event: 0, adaptive: 1, busy: 2 };
+/** What each break reason (native BreakReason, numbered by the binding's constants) reads as. */
+function reasonTable(r: NativeConstants['reason']): Record<number, { code: string; text: string }> {
+  return {
+    [r.peerGone]: { code: 'ECONNRESET', text: 'the peer closed the VI or its process exited, leaving data unread' },
+    [r.noDescriptor]: { code: 'EPROTO', text: 'a send found no receive descriptor posted (pre-posting violation)' },
+    [r.corrupt]: { code: 'EBADMSG', text: 'shared memory failed validation' },
+    [r.localClose]: { code: 'ECONNRESET', text: 'the VI was closed' },
+    [r.peerExited]: { code: 'EOF', text: 'the peer closed the VI or its process exited, with nothing left unread' },
+  };
+}
 
 class ShmVi implements Vi {
   handler: ViHandler | null = null;
@@ -64,12 +52,16 @@ class ShmVi implements Vi {
   /** Descriptors the native VI posted at creation that the owner has not yet claimed with postRecv. */
   private prePosted: number;
 
+  /** The binding's send statuses. */
+  private readonly send: NativeConstants['send'];
+
   constructor(
     private readonly provider: ShmProvider,
     private readonly native: NativeVi,
     readonly id: number,
   ) {
     this.prePosted = native.recvDepth;
+    this.send = provider.constants.send;
   }
 
   get recvDepth(): number {
@@ -108,14 +100,14 @@ class ShmVi implements Vi {
 
   postSend(buf: Uint8Array, offset: number, length: number, imm: number): boolean {
     const status = this.native.postSend(buf, offset, length, imm);
-    if (status !== SEND_OK) throw this.sendError(status, length);
+    if (status !== this.send.ok) throw this.sendError(status, length);
     return true;
   }
 
   stage(buf: Uint8Array, offset: number, length: number, imm: number): boolean {
     const status = this.native.stage(buf, offset, length, imm);
-    if (status === SEND_OK) return true;
-    if (status === SEND_TOO_LONG) return false;
+    if (status === this.send.ok) return true;
+    if (status === this.send.tooLong) return false;
     throw this.sendError(status, length);
   }
 
@@ -140,14 +132,15 @@ class ShmVi implements Vi {
   }
 
   private sendError(status: number, length: number): ViError {
+    const reasons = this.provider.reasons;
+    const reason = this.provider.constants.reason;
     switch (status) {
-      case SEND_TOO_LONG:
+      case this.send.tooLong:
         return viError('ERR_OUT_OF_RANGE', `send of ${length} bytes exceeds the peer's slot size ${this.native.sendSlotSize}`);
-      case SEND_NO_DESCRIPTOR:
-        return viError('EPROTO', `shm VI ${this.id}: ${REASONS[2].text}`);
-      case SEND_CORRUPT:
-        return viError('EBADMSG', `shm VI ${this.id}: ${REASONS[3].text}`);
-      case SEND_BROKEN:
+      case this.send.noDescriptor:
+        return viError('EPROTO', `shm VI ${this.id}: ${reasons[reason.noDescriptor].text}`);
+      case this.send.corrupt:
+        return viError('EBADMSG', `shm VI ${this.id}: ${reasons[reason.corrupt].text}`);
       default:
         return viError('EPIPE', `shm VI ${this.id} is broken`);
     }
@@ -172,11 +165,6 @@ class ShmVi implements Vi {
     if (!this.closed) this.native.unref();
   }
 
-  /** Test hook: write garbage into shared memory, as a hostile peer could ('peer' = the victim's ring). */
-  scribble(which: ScribbleTarget, seed: number): void {
-    if (!this.closed) this.native.scribble(which, seed);
-  }
-
   /** Diagnostics: the native counters (completions published vs consumed, sleep flags). */
   inspect(): ReturnType<NativeVi['inspect']> | null {
     return this.closed ? null : this.native.inspect();
@@ -198,8 +186,12 @@ class ShmVi implements Vi {
 export class ShmProvider implements ViProvider {
   readonly name = 'shm' as const;
   readonly attrs: ProviderAttributes;
+  /** The binding's numbers, and what its break reasons read as. */
+  readonly constants: NativeConstants;
+  readonly reasons: Record<number, { code: string; text: string }>;
+  private readonly pollModes: Record<PollMode, number>;
   private cq: NativeCompletionQueue | null = null;
-  private readonly meta = new Int32Array(META_HEADER + BATCH * META_FIELDS);
+  private readonly meta: Int32Array;
   private arena = Buffer.allocUnsafeSlow(ARENA_SIZE);
   private readonly vis = new Map<number, ShmVi>();
   private readonly netns: number;
@@ -209,6 +201,10 @@ export class ShmProvider implements ViProvider {
   constructor(private readonly binding: NativeBinding) {
     const a = binding.attrs();
     this.attrs = { maxTransferSize: a.maxTransferSize, maxRecvDepth: a.maxRecvDepth, maxSendDepth: a.maxSendDepth };
+    this.constants = binding.constants;
+    this.reasons = reasonTable(binding.constants.reason);
+    this.pollModes = binding.constants.pollMode;
+    this.meta = new Int32Array(binding.constants.metaHeader + BATCH * binding.constants.metaFields);
     this.netns = binding.netns();
   }
 
@@ -224,14 +220,15 @@ export class ShmProvider implements ViProvider {
   /** Called by native code with a batch of completions in `meta`. */
   private dispatch(): void {
     const meta = this.meta;
+    const c = this.constants;
     const count = meta[0];
     const arena = this.arena;
     let arenaEnd = 0;
     for (let i = 0; i < count; i++) {
-      const base = META_HEADER + i * META_FIELDS;
+      const base = c.metaHeader + i * c.metaFields;
       const vi = this.vis.get(meta[base] >>> 0);
       const kind = meta[base + 1];
-      if (kind === KIND_RECV) {
+      if (kind === c.kindRecv) {
         const length = meta[base + 2];
         const offset = meta[base + 4];
         arenaEnd = offset + length;
@@ -239,12 +236,12 @@ export class ShmProvider implements ViProvider {
         const imm = meta[base + 3] >>> 0;
         if (vi?.handler) vi.handler.onRecv(data, imm);
         else vi?.holdEarly({ data, imm });
-      } else if (kind === KIND_ERROR && vi && !vi.isClosed) {
-        const reason = REASONS[meta[base + 2]] ?? REASONS[3];
+      } else if (kind === c.kindError && vi && !vi.isClosed) {
+        const reason = this.reasons[meta[base + 2]] ?? this.reasons[c.reason.corrupt];
         const where = meta[base + 3] === 1 ? 'here' : 'at the peer';
         const err = viError(reason.code, `shm VI broke: ${reason.text} (found ${where})`);
         // The provider counts what the peer took, so a hang-up reads as EOF or as this reset.
-        if (meta[base + 2] === REASON_PEER_GONE) err.peerUnread = true;
+        if (meta[base + 2] === c.reason.peerGone) err.peerUnread = true;
         debug('VI %d broke (%s, found %s)', vi.id, reason.code, where);
         const handler = vi.handler;
         vi.handler = null; // nothing is delivered after onBroken
@@ -253,7 +250,7 @@ export class ShmProvider implements ViProvider {
       }
     }
     // Slices already handed out keep the old arena alive; native code writes only to the new one.
-    if ((meta[1] & FLAG_ARENA_FULL) !== 0 || arenaEnd > ARENA_SIZE - this.attrs.maxTransferSize) {
+    if ((meta[1] & c.flagArenaFull) !== 0 || arenaEnd > ARENA_SIZE - this.attrs.maxTransferSize) {
       this.arena = Buffer.allocUnsafeSlow(ARENA_SIZE);
       this.cq?.setArena(this.arena);
     }
@@ -262,7 +259,7 @@ export class ShmProvider implements ViProvider {
   pollNow(): number {
     if (!this.cq) return 0;
     const n = this.cq.poll(true);
-    if (n > 0 || (this.meta[1] & FLAG_ARENA_FULL) !== 0) this.dispatch();
+    if (n > 0 || (this.meta[1] & this.constants.flagArenaFull) !== 0) this.dispatch();
     return n;
   }
 
@@ -272,11 +269,11 @@ export class ShmProvider implements ViProvider {
     let mode = 0;
     let spin = 0;
     for (const vi of this.vis.values()) {
-      mode = Math.max(mode, POLL_MODES[vi.pollMode]);
+      mode = Math.max(mode, this.pollModes[vi.pollMode]);
       spin = Math.max(spin, vi.spinMicros);
     }
     if (this.vis.size === 0) {
-      mode = POLL_MODES.adaptive;
+      mode = this.pollModes.adaptive;
       spin = 50;
     }
     if (mode !== this.cqMode || spin !== this.cqSpin) {

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "../napi_helpers.h"
 #include "../pin_library.h"
 #include "memory.h"
 #include "testing_binding.h"
@@ -64,33 +65,6 @@ enum Event : int {
 
 // Send statuses returned to JS.
 constexpr int kSendOk = 0, kSendAsync = 1, kSendBroken = -1, kSendTooLong = -4, kSendBusy = -5;
-
-Napi::Error CodedError(Napi::Env env, const char* code, const std::string& message) {
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  return e;
-}
-
-const char* ErrnoCode(int err) {
-  switch (err) {
-    case ENOENT: return "ENOENT";
-    case ENODEV: return "ENODEV";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    case EADDRINUSE: return "EADDRINUSE";
-    case EHOSTUNREACH: return "EHOSTUNREACH";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case ENOMEM: return "ENOMEM";
-    case EINVAL: return "EINVAL";
-    case EPROTO: return "EPROTO";
-    default: return "EIO";
-  }
-}
-
-Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what) {
-  Napi::Error e = CodedError(env, ErrnoCode(err), what + ": " + std::strerror(err));
-  e.Set("errno", Napi::Number::New(env, -err));
-  return e;
-}
 
 struct Device {
   ibv_context* verbs = nullptr;
@@ -444,11 +418,7 @@ class Context : public Napi::ObjectWrap<Context> {
     std::vector<napi_value> args = {Napi::Number::New(env, kind), Napi::Number::New(env, id), Napi::Number::New(env, a),
                                     Napi::Number::New(env, b)};
     if (data) args.push_back(Napi::Buffer<uint8_t>::Copy(env, data, length));
-    on_event_.MakeCallback(Value(), args, *async_context_);
-    if (env.IsExceptionPending()) {
-      Napi::Error err = env.GetAndClearPendingException();
-      napi_fatal_exception(env, err.Value());
-    }
+    CallIntoJs(env, Value(), on_event_.Value(), args, *async_context_);
   }
 
   // The device's PD and CQ, created on first use: one CQ per device per process.

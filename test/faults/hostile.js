@@ -5,6 +5,7 @@
 // reconnecting whenever its VI breaks, until the time is up.
 // argv: port durationMs seed. Prints one JSON line: { connections, rounds, breaks: {code: n} }.
 const path = require('node:path');
+const { scribble } = require('../helpers/testing-addon'); // before via-net: the addon with test hooks
 const { shmProvider } = require(path.join(__dirname, '..', '..', 'dist', 'providers', 'shm'));
 
 const [port, durationMs, seed] = process.argv.slice(2).map(Number);
@@ -37,7 +38,7 @@ function attack() {
     const tick = () => {
       for (let i = 0; i < 20 && !broken && Date.now() < end; i++) {
         try {
-          vi.scribble(stats.rounds % 3 === 2 ? 'link-peer' : 'peer', seed + stats.rounds);
+          scribble(vi, stats.rounds % 3 === 2 ? 'link-peer' : 'peer', seed + stats.rounds);
           stats.rounds++;
           vi.postSend(Buffer.from('garbage!'), 0, 8, (Math.random() * 2 ** 32) >>> 0);
         } catch (e) {

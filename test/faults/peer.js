@@ -163,6 +163,11 @@ const commands = {
     return { ok, bad };
   },
   /** Closes every held connection and waits for their 'close'. */
+  /** Stops reading on every socket: whatever is sent to this process from now on stays unread. */
+  pauseAll() {
+    for (const s of sockets) s.pause(); // accepted and outgoing alike (handle() tracks both)
+    return { paused: sockets.size };
+  },
   async closeAll() {
     for (const fd of fillers.splice(0)) fs.closeSync(fd);
     await Promise.all(held.map((s) => new Promise((resolve) => (s.destroyed ? resolve() : (s.once('close', resolve), s.end())))));

@@ -7,6 +7,7 @@
 // Each side posts DEPTH + SPARE descriptors; data may use DEPTH of them.
 const crypto = require('node:crypto');
 const path = require('node:path');
+const { scribble } = require('./testing-addon'); // before via-net: the addon with test hooks
 const { shmProvider } = require(path.join(__dirname, '..', '..', 'dist', 'providers', 'shm'));
 const { report, serveCommands } = require('./ipc-child');
 
@@ -329,7 +330,7 @@ const commands = {
         if (ep.broken || Date.now() > end) return resolve({ rounds, sendErrors });
         for (let i = 0; i < 50; i++) {
           try {
-            ep.vi.scribble('peer', seed + rounds);
+            scribble(ep.vi, 'peer', seed + rounds);
             rounds++;
             ep.vi.postSend(Buffer.from('garbage'), 0, 7, rounds);
           } catch {

@@ -1,0 +1,78 @@
+// N-API helpers shared by both addons (shm and verbs): coded errors as node builds them, argument
+// checks with node's codes, and the one way native code calls back into JavaScript.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace via {
+
+// An Error (or TypeError) with node's `code` property.
+inline Napi::Error CodedError(Napi::Env env, const char* code, const std::string& message, bool type_error = false) {
+  Napi::Error err = type_error ? Napi::TypeError::New(env, message) : Napi::Error::New(env, message);
+  err.Set("code", Napi::String::New(env, code));
+  return err;
+}
+
+// A system error as node reports one: `code` from libuv's table (the same names node uses),
+// `errno` negative, the message "<what>: <strerror>". `err` is a positive errno.
+inline Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what) {
+  const char* name = uv_err_name(-err);
+  // libuv names every errno it knows; anything else is an I/O error to the caller.
+  const char* code = (name && name[0] == 'E') ? name : "EIO";
+  Napi::Error e = CodedError(env, code, what + ": " + std::strerror(err));
+  e.Set("errno", Napi::Number::New(env, -err));
+  return e;
+}
+
+inline bool CheckArgs(const Napi::CallbackInfo& info, size_t count, const char* usage) {
+  if (info.Length() < count) {
+    CodedError(info.Env(), "ERR_MISSING_ARGS", std::string("expected ") + usage, true).ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+// A non-negative integer that fits 32 bits, or a thrown ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE.
+inline bool GetUint32(const Napi::CallbackInfo& info, size_t i, const char* name, uint32_t* out) {
+  if (!info[i].IsNumber()) {
+    CodedError(info.Env(), "ERR_INVALID_ARG_TYPE", std::string("The \"") + name + "\" argument must be of type number",
+               true)
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  double v = info[i].As<Napi::Number>().DoubleValue();
+  if (!(v >= 0 && v <= 4294967295.0) || v != static_cast<double>(static_cast<uint64_t>(v))) {
+    CodedError(info.Env(), "ERR_OUT_OF_RANGE", std::string("The value of \"") + name + "\" is out of range")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+// Calls into JavaScript from a libuv callback. An exception thrown by the callback becomes an
+// uncaught exception of the process, as for a net.Socket listener. Returns false when the
+// environment can no longer run JavaScript (it is being torn down at exit): the caller must stop
+// delivering, and must not throw, which would abort the process.
+inline bool CallIntoJs(Napi::Env env, napi_value recv, napi_value fn, const std::vector<napi_value>& args,
+                       Napi::AsyncContext& context) {
+  napi_value result;
+  napi_status status = napi_make_callback(env, context, recv, fn, args.size(), args.data(), &result);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+    return true;
+  }
+  return status == napi_ok;
+}
+
+}  // namespace via
