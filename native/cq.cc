@@ -147,6 +147,7 @@ void CompletionQueueCore::TrimIdle() {
       stats.trimmed_bytes += e->vi->TrimPeerSlots() + e->vi->TrimOwnSlots();
     }
   }
+  for (Link* link : links_) stats.trimmed_bytes += link->ReleaseFreeRings();
 }
 
 void CompletionQueueCore::SetArena(uint8_t* data, size_t size) {

@@ -21,7 +21,7 @@ uint64_t Link::linger_ms_ = [] {
 size_t RingAllocator::Allocate(size_t size) {
   auto it = free_.find(size);
   if (it != free_.end() && !it->second.empty()) {
-    size_t offset = it->second.back();
+    size_t offset = it->second.back().offset;
     it->second.pop_back();
     return offset;
   }
@@ -29,6 +29,19 @@ size_t RingAllocator::Allocate(size_t size) {
   size_t offset = next_;
   next_ += size;
   return offset;
+}
+
+size_t RingAllocator::Release(const MappedRegion& region) {
+  size_t bytes = 0;
+  for (auto& [size, rings] : free_) {
+    for (FreeRing& ring : rings) {
+      if (ring.released) continue;
+      ReleaseRing(region, ring.offset, size);
+      ring.released = true;
+      bytes += size;
+    }
+  }
+  return bytes;
 }
 
 Link::Link(uv_loop_t* loop, CompletionQueueCore* cq, LinkHost* host, int fd, const MappedRegion& own, std::string key)
@@ -394,10 +407,7 @@ void Link::FreeRing(ViEntry* entry) {
   if (it == entries_.end()) return;
   std::shared_ptr<ViEntry> keep = it->second;
   entries_.erase(it);
-  if (state_ != State::kDead) {
-    ReleaseRing(own_, entry->ring_offset, entry->ring_size);
-    rings_.Free(entry->ring_offset, entry->ring_size);
-  }
+  if (state_ != State::kDead) rings_.Free(entry->ring_offset, entry->ring_size);
   entry->link.reset();  // the last VI of a dead link unmaps it here
   MaybeLinger();
 }

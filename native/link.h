@@ -49,7 +49,10 @@ class LinkHost {
 // The answer to Link::Open: 0 and the new VI (and the acceptor's payload), or a positive errno.
 using OpenCallback = std::function<void(int err, const std::shared_ptr<ViEntry>& entry, const WireMessage* accept)>;
 
-// Hands out page-aligned ring ranges of our region; freed ranges are reused (same size first).
+// Hands out page-aligned ring ranges of our region; freed ranges are reused (same size, most
+// recently freed first, so a churning client keeps reusing warm pages). Freed rings keep their
+// pages until Release, which the idle trim calls: giving pages back costs the kernel TLB
+// shootdowns on every core, so it never happens on the connect or close path.
 class RingAllocator {
  public:
   void Reset(size_t begin, size_t end) {
@@ -58,12 +61,18 @@ class RingAllocator {
   }
   // Returns the offset, or 0 when the region is full.
   size_t Allocate(size_t size);
-  void Free(size_t offset, size_t size) { free_[size].push_back(offset); }
+  void Free(size_t offset, size_t size) { free_[size].push_back({offset, false}); }
+  // Gives back the pages of every ring that is free and still holds them. Returns the bytes.
+  size_t Release(const MappedRegion& region);
 
  private:
+  struct FreeRing {
+    size_t offset;
+    bool released;  // its pages are back with the kernel (they read as zero)
+  };
   size_t next_ = 0;
   size_t end_ = 0;
-  std::map<size_t, std::vector<size_t>> free_;
+  std::map<size_t, std::vector<FreeRing>> free_;
 };
 
 class Link : public std::enable_shared_from_this<Link> {
@@ -103,6 +112,8 @@ class Link : public std::enable_shared_from_this<Link> {
   // From the completion queue: the ids of our VIs the peer says have work (all of them after an
   // overflow or garbage), and the sleep flag the peer reads before ringing us.
   void DrainHints(std::vector<uint32_t>* ready);
+  // From the idle trim: the pages of rings freed since the last trim go back to the kernel.
+  size_t ReleaseFreeRings() { return state_ == State::kDead ? 0 : rings_.Release(own_); }
   bool HasHints() const;
   void SetSleeping(bool sleeping);
 

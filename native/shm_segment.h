@@ -132,7 +132,8 @@ int MapPeerRegion(int fd, size_t size, MappedRegion* out);
 void UnmapRegion(MappedRegion* region);
 
 // Writes a fresh ring header at `offset` of our own region, with all `depth` receive descriptors
-// posted. The memory must be zero (new, or given back with ReleaseRing).
+// posted. The header is rewritten whole; slots and completion entries may hold an earlier ring's
+// bytes, which nothing reads before the peer publishes over them.
 MappedSegment InitRing(const MappedRegion& own, size_t offset, const SegmentLayout& layout);
 // A view of the ring the peer announced at `offset`; false if it does not lie inside the peer's
 // region (or its layout is invalid). Nothing is read from the ring here.

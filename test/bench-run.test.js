@@ -225,14 +225,15 @@ describe('bench: the idle-connection test on its own', function () {
     const def = allTransports().find((d) => d.name === 'via-shm-adaptive');
     const why = def.unavailableReason() || require('../dist/providers/shm.js').shmUnavailableReason();
     if (why) this.skip();
-    const raw = await run('via-shm-adaptive', 30);
-    expect([raw.opened, raw.error]).to.deep.equal([30, null]);
+    const raw = await run('via-shm-adaptive', 100);
+    expect([raw.opened, raw.error]).to.deep.equal([100, null]);
     const r = idleResults(raw);
     for (const side of ['client', 'server']) {
-      // One link per pair of processes: its two fds spread over all 30 connections.
-      expect(r[side].fdsPerConnection, side).to.be.below(0.2);
+      // One link per pair of processes: its two fds spread over all 100 connections.
+      expect(r[side].fdsPerConnection, side).to.be.below(0.1);
       expect(r[side].rssShmemKBPerConnection, `${side}: the rings are shared memory`).to.be.above(0);
-      expect(r[side].rssKBPerConnection, side).to.be.above(0);
+      // The whole RSS moves with the heap's own housekeeping too: only its sanity is checked here.
+      expect(r[side].rssKBPerConnection, side).to.be.a('number').and.satisfy(Number.isFinite);
       expect(r[side].afterClose.fds, side).to.equal(0);
       expect(r[side].afterClose.rssShmemKB, side).to.be.at.most(0);
     }

@@ -7,10 +7,13 @@
  * connections and close them, so one-off costs such as loading the provider, its first shared
  * segment or the JIT are not counted per connection); snapshot both workers (`baseline`); open
  * `count` connections, each echoing 1 byte once and then idle; snapshot (`open`); close them all;
- * snapshot (`closed`). Every snapshot waits until the server has accepted or let go of every
- * connection and the number of descriptors has been steady for STABLE_MS (closed connections give
- * their descriptors back a little after 'close'); `closed` also waits, up to SETTLE_MS, for them
- * to be back at the baseline. A snapshot is taken after global.gc() in the worker and holds VmRSS with
+ * snapshot (`closed`). The connections (and the warm-up's, before `baseline`) are left idle for IDLE_MS before `open` is taken: a
+ * user-level connection that has been quiet that long has given its ring memory back (via-net's
+ * trim interval is 1 s), as an idle TCP socket holds no buffers. Every snapshot waits until the
+ * server has accepted or let go of every connection and the number of descriptors has been steady
+ * for STABLE_MS (closed connections give their descriptors back a little after 'close'); `closed`
+ * also waits, up to SETTLE_MS, for the descriptors and the shared memory to be back at the
+ * baseline (freed rings go back to the kernel at the next trim). A snapshot is taken after global.gc() in the worker and holds VmRSS with
  * RssAnon, RssFile and RssShmem from /proc/self/status, V8's heapUsed and external, and the
  * number of entries in /proc/self/fd (transports/worker-core.js, `memorySnapshot`).
  *
@@ -25,6 +28,10 @@ const KB = 1024;
 const SETTLE_MS = 5000;
 /** ... and the descriptors must have stayed the same this long (the warm-up's are released after 'close' too). */
 const STABLE_MS = 150;
+/** How long connections stay idle before a reading: via-net gives an idle ring's memory back within 2 s. */
+const IDLE_MS = 2200;
+/** Shared memory counted as back at the baseline within this much (a page or two of bookkeeping). */
+const SHMEM_SLACK = 256 * KB;
 
 /** Deadline for a request that handles `n` connections: generous, a wedged worker must still fail. */
 const deadline = (n) => 20000 + 25 * n;
@@ -42,11 +49,11 @@ async function idleTest(pair, count, { warmup = Math.min(WARMUP, count), concurr
   const { client, server } = pair;
   const out = { requested: count, warmup, opened: 0, openElapsedNs: null, error: null, client: {}, server: {} };
   const note = (text) => { out.error = out.error ? `${out.error}; ${text}` : text; };
-  const snapshot = async (label, connections, fdsAtMost = {}) => {
+  const snapshot = async (label, connections, atMost = {}) => {
     const args = { waitMs: SETTLE_MS, stableMs: STABLE_MS };
     const [c, s] = await Promise.all([
-      client.request('snapshot', { ...args, fdsAtMost: fdsAtMost.client }, SETTLE_MS + 20000),
-      server.request('snapshot', { ...args, connections, fdsAtMost: fdsAtMost.server }, SETTLE_MS + 20000),
+      client.request('snapshot', { ...args, ...(atMost.client || {}) }, SETTLE_MS + 20000),
+      server.request('snapshot', { ...args, connections, ...(atMost.server || {}) }, SETTLE_MS + 20000),
     ]);
     out.client[label] = { ...c.memory, connections: c.connections, settleMs: c.settleMs };
     out.server[label] = { ...s.memory, connections: s.connections, settleMs: s.settleMs };
@@ -61,15 +68,19 @@ async function idleTest(pair, count, { warmup = Math.min(WARMUP, count), concurr
       await client.request('closeIdle', {}, deadline(warmup));
       if (w.error) throw Object.assign(new Error(`warm-up: ${describeError('client', w.error, w.opened)}`), { code: w.error.code });
     }
+    // The warm-up's memory goes back as it would for the connections measured next.
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
     await snapshot('baseline', 0);
     const r = await client.request('openIdle', { address, count, concurrency }, deadline(count));
     out.opened = r.opened;
     out.openElapsedNs = r.elapsedNs;
     if (r.error) note(describeError('client', r.error, r.opened));
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
     await snapshot('open', r.opened);
     await client.request('closeIdle', {}, deadline(count));
-    // Back to baseline: wait (up to SETTLE_MS) for the descriptors to be given back, then read.
-    await snapshot('closed', 0, { client: out.client.baseline.fds, server: out.server.baseline.fds });
+    // Back to baseline: wait (up to SETTLE_MS) for the descriptors and shared memory to be given back, then read.
+    const back = (b) => ({ fdsAtMost: b.fds, shmemAtMost: (b.rssShmemBytes ?? 0) + SHMEM_SLACK });
+    await snapshot('closed', 0, { client: back(out.client.baseline), server: back(out.server.baseline) });
   } catch (err) {
     note(describeError('test', err));
   } finally {

@@ -14,7 +14,7 @@
  *   expect { test, size, count }    -> {}            arm the newest connection for the next trial; CPU meter starts
  *   report {}                       -> { cpu: { user, system } }   CPU (µs) since `expect`
  *   close {}                        -> {}            close the listener and every connection
- *   snapshot { connections, fdsAtMost, waitMs, stableMs } -> { memory, settleMs, connections, errors }
+ *   snapshot { connections, fdsAtMost, shmemAtMost, waitMs, stableMs } -> { memory, settleMs, connections, errors }
  *                                    wait (up to waitMs) until exactly `connections` are open, at
  *                                    most `fdsAtMost` fds are, and their number has not changed
  *                                    for stableMs; then GC and read this process's memory and fds
@@ -29,7 +29,7 @@
  *                                    echoes 1 byte once and then stays open and idle; stops at the
  *                                    first failure (EMFILE, ...), which `error` reports
  *   closeIdle {}                    -> { closed }    destroy them and wait for their 'close'
- *   snapshot { fdsAtMost, waitMs, stableMs } -> { memory, settleMs, connections, errors }
+ *   snapshot { fdsAtMost, shmemAtMost, waitMs, stableMs } -> { memory, settleMs, connections, errors }
  * Both: exit {} -> process exits.
  *
  * `memory` is read after two global.gc() (the workers run with --expose-gc): VmRSS and its parts
@@ -143,6 +143,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * connection unmaps its segment and closes its descriptors a little later), so the test waits for
  * that before it reads the memory.
  */
+/** Shared memory this process has mapped and touched right now (RssShmem), in bytes. */
+function shmemBytes() {
+  return withoutReserve(() => readStatus(fs.readFileSync('/proc/self/status', 'utf8')).rssShmemBytes) ?? 0;
+}
+
 async function settledSnapshot(ready, waitMs, stableMs) {
   const t0 = Date.now();
   let fds = countFds();
@@ -243,9 +248,10 @@ async function runServer(adapter) {
       state.cpuStart = null;
       return { cpu };
     },
-    async snapshot({ connections, fdsAtMost, waitMs = 0, stableMs = 0 }) {
+    async snapshot({ connections, fdsAtMost, shmemAtMost, waitMs = 0, stableMs = 0 }) {
       const snap = await settledSnapshot(() => (typeof connections !== 'number' || state.sockets.size === connections)
-        && (typeof fdsAtMost !== 'number' || countFds() <= fdsAtMost), waitMs, stableMs);
+        && (typeof fdsAtMost !== 'number' || countFds() <= fdsAtMost)
+        && (typeof shmemAtMost !== 'number' || shmemBytes() <= shmemAtMost), waitMs, stableMs);
       return { ...snap, connections: state.sockets.size, errors: state.errors.splice(0) };
     },
     async close() {
@@ -511,8 +517,9 @@ async function runClient(adapter) {
       }));
       return { closed: socks.length };
     },
-    async snapshot({ fdsAtMost, waitMs = 0, stableMs = 0 }) {
-      const snap = await settledSnapshot(() => typeof fdsAtMost !== 'number' || countFds() <= fdsAtMost, waitMs, stableMs);
+    async snapshot({ fdsAtMost, shmemAtMost, waitMs = 0, stableMs = 0 }) {
+      const snap = await settledSnapshot(() => (typeof fdsAtMost !== 'number' || countFds() <= fdsAtMost)
+        && (typeof shmemAtMost !== 'number' || shmemBytes() <= shmemAtMost), waitMs, stableMs);
       return { ...snap, connections: state.idle.size, errors: state.errors.splice(0) };
     },
     async disconnect() {

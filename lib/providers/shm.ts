@@ -152,8 +152,11 @@ class ShmVi implements Vi {
   }
 
   setPollMode(mode: PollMode, spinMicros: number): void {
+    if (this.closed) return;
+    this.provider.countPollMode(this, -1);
     this.pollMode = mode;
     this.spinMicros = spinMicros;
+    this.provider.countPollMode(this, +1);
     this.provider.updatePollMode();
   }
 
@@ -195,6 +198,7 @@ export class ShmProvider implements ViProvider {
   private arena = Buffer.allocUnsafeSlow(ARENA_SIZE);
   private readonly vis = new Map<number, ShmVi>();
   private readonly netns: number;
+  private readonly pollModeCounts = new Map<string, number>();
   private cqMode = -1;
   private cqSpin = -1;
 
@@ -263,16 +267,28 @@ export class ShmProvider implements ViProvider {
     return n;
   }
 
-  /** The queue waits as eagerly as its most eager VI asks (busy > adaptive > event). */
+  /** Open VIs per (poll mode, spin budget): what the queue must serve, kept as VIs come and go. */
+  countPollMode(vi: ShmVi, delta: number): void {
+    const key = `${this.pollModes[vi.pollMode]}:${vi.spinMicros}`;
+    const n = (this.pollModeCounts.get(key) ?? 0) + delta;
+    if (n > 0) this.pollModeCounts.set(key, n);
+    else this.pollModeCounts.delete(key);
+  }
+
+  /**
+   * The queue waits as eagerly as its most eager VI asks (busy > adaptive > event). A handful of
+   * distinct (mode, spin) pairs are open at once, so this costs nothing per connection.
+   */
   updatePollMode(): void {
     if (!this.cq) return;
     let mode = 0;
     let spin = 0;
-    for (const vi of this.vis.values()) {
-      mode = Math.max(mode, this.pollModes[vi.pollMode]);
-      spin = Math.max(spin, vi.spinMicros);
+    for (const key of this.pollModeCounts.keys()) {
+      const [m, s] = key.split(':').map(Number);
+      mode = Math.max(mode, m);
+      spin = Math.max(spin, s);
     }
-    if (this.vis.size === 0) {
+    if (this.pollModeCounts.size === 0) {
       mode = this.pollModes.adaptive;
       spin = 50;
     }
@@ -286,12 +302,14 @@ export class ShmProvider implements ViProvider {
   private adopt(native: NativeVi): ShmVi {
     const vi = new ShmVi(this, native, native.id);
     this.vis.set(vi.id, vi);
+    this.countPollMode(vi, +1);
     this.updatePollMode();
     return vi;
   }
 
   forget(vi: ShmVi): void {
     this.vis.delete(vi.id);
+    this.countPollMode(vi, -1);
     this.updatePollMode();
   }
 

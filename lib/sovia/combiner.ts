@@ -40,8 +40,14 @@ export interface Segment {
   waiter: SegmentWaiter | null;
 }
 
-/** Free registered buffers. The provider cannot take memory back, so buffers are reused, not dropped. */
+/**
+ * Free registered buffers, shared by every connection of a provider: a connection holds one only
+ * while it has copied bytes not yet sent, so thousands of idle connections hold none. Buffers are
+ * reused rather than dropped (registering memory costs), up to MAX_FREE kept spare.
+ */
 export class SendBufferPool {
+  private static readonly MAX_FREE = 64;
+  private static readonly shared = new WeakMap<(size: number) => Buffer, Map<number, SendBufferPool>>();
   private readonly free: SendBuffer[] = [];
   allocated = 0;
 
@@ -49,6 +55,19 @@ export class SendBufferPool {
     private readonly alloc: (size: number) => Buffer,
     readonly size: number,
   ) {}
+
+  /**
+   * The pool of buffers of `size` made by `alloc`: one per provider method and size, so connections
+   * of one provider share it. `self` is the VI whose provider owns `alloc`.
+   */
+  static for(self: { allocSendBuffer(size: number): Buffer }, size: number): SendBufferPool {
+    const alloc = self.allocSendBuffer;
+    let bySize = SendBufferPool.shared.get(alloc);
+    if (!bySize) SendBufferPool.shared.set(alloc, (bySize = new Map()));
+    let pool = bySize.get(size);
+    if (!pool) bySize.set(size, (pool = new SendBufferPool((n) => alloc.call(self, n), size)));
+    return pool;
+  }
 
   take(): SendBuffer {
     const b = this.free.pop();
@@ -61,13 +80,15 @@ export class SendBufferPool {
     b.used = 0;
     b.refs = 0;
     b.sealed = false;
-    this.free.push(b);
+    if (this.free.length < SendBufferPool.MAX_FREE) this.free.push(b);
   }
 }
 
 export class SendQueue {
   private readonly segments: Segment[] = [];
   private current: SendBuffer | null = null;
+  /** Buffers the shared pool had to allocate for this queue (it needed more than were free). */
+  buffersAllocated = 0;
   /** Monotonic byte and segment counters: pending = enqueued - posted. */
   bytesEnqueued = 0;
   bytesPosted = 0;
@@ -108,7 +129,9 @@ export class SendQueue {
     let rb = this.current;
     if (!rb || rb.buf.length - rb.used < len) {
       this.sealCurrent();
+      const before = this.pool.allocated;
       rb = this.current = this.pool.take();
+      this.buffersAllocated += this.pool.allocated - before;
     }
     chunk.copy(rb.buf, rb.used);
     const last = this.segments[this.segments.length - 1];
@@ -154,8 +177,13 @@ export class SendQueue {
     if (rb) {
       rb.refs--;
       if (rb.refs === 0) {
-        if (rb.sealed) this.pool.give(rb);
-        else if (rb === this.current) rb.used = 0; // nothing refers to it: reuse from the start
+        if (rb === this.current) {
+          // Nothing refers to it: back to the shared pool, so an idle connection holds no buffer.
+          this.current = null;
+          this.pool.give(rb);
+        } else if (rb.sealed) {
+          this.pool.give(rb);
+        }
       }
     }
     if (seg.waiter) seg.waiter.ready = true;

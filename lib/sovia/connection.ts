@@ -154,7 +154,7 @@ export class SoviaConnection implements SoviaConnectionApi {
     this.combine = params.combine;
     this.peerChunkLimit = params.chunkSize;
     this.credits = new CreditLedger(params.window, params.ackThreshold);
-    this.pool = new SendBufferPool((size) => vi.allocSendBuffer(size), params.chunkSize);
+    this.pool = SendBufferPool.for(vi, params.chunkSize);
     this.sendq = new SendQueue(this.pool, params.chunkSize);
     this.writes = new WriteTracker(params.chunkSize, params.window);
     // WAKEUP payload: our chunk size (the largest DATA we send) and the ACK descriptors we reserve.
@@ -193,7 +193,7 @@ export class SoviaConnection implements SoviaConnectionApi {
     return {
       ...this.counters,
       maxCreditsInFlight: this.credits.maxInFlight,
-      sendBuffersAllocated: this.pool.allocated,
+      sendBuffersAllocated: this.sendq.buffersAllocated,
     };
   }
 
