@@ -44,8 +44,7 @@ struct ViEntry : std::enable_shared_from_this<ViEntry> {
   uint32_t peer_id = 0;  // the peer's id for the same VI (what CLOSE and hints name there)
   std::unique_ptr<ShmVi> vi;
   std::shared_ptr<Link> link;
-  size_t ring_offset = 0;  // our receive ring in our region
-  size_t ring_size = 0;
+  RingPlace ring;  // our receive ring in our region
   CompletionQueueCore* cq = nullptr;
   bool peer_gone = false;    // the peer sent CLOSE, or its process (the link) went away
   bool peer_closed = false;  // the peer will never write into our ring again: it may be freed

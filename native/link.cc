@@ -18,7 +18,13 @@ uint64_t Link::linger_ms_ = [] {
   return env && *env ? strtoull(env, nullptr, 10) : uint64_t(1000);
 }();
 
-size_t RingAllocator::Allocate(size_t size) {
+size_t RingAllocator::BlockClass(size_t size) {
+  size_t cls = 512;
+  while (cls < size) cls <<= 1;
+  return cls;
+}
+
+size_t RingAllocator::AllocatePages(size_t size) {
   auto it = free_.find(size);
   if (it != free_.end() && !it->second.empty()) {
     size_t offset = it->second.back().offset;
@@ -31,13 +37,50 @@ size_t RingAllocator::Allocate(size_t size) {
   return offset;
 }
 
+bool RingAllocator::Allocate(const SegmentLayout& layout, RingPlace* place) {
+  size_t head = layout.head_size();
+  if (head >= kPage) {
+    place->head = AllocatePages(RoundUpPage(head));
+  } else {
+    size_t cls = BlockClass(head);
+    std::vector<size_t>& blocks = blocks_[cls];
+    if (blocks.empty()) {
+      // A fresh page of blocks of this class.
+      size_t page = AllocatePages(kPage);
+      if (page == 0) return false;
+      for (size_t b = kPage - cls; b > 0; b -= cls) blocks.push_back(page + b);
+      blocks.push_back(page);
+    }
+    place->head = blocks.back();
+    blocks.pop_back();
+  }
+  if (place->head == 0) return false;
+  place->slots = AllocatePages(layout.slots_size());
+  if (place->slots == 0) {
+    if (head >= kPage) free_[RoundUpPage(head)].push_back({place->head, false});
+    else blocks_[BlockClass(head)].push_back(place->head);
+    return false;
+  }
+  return true;
+}
+
+void RingAllocator::Free(const RingPlace& place, const SegmentLayout& layout) {
+  size_t head = layout.head_size();
+  if (head >= kPage) {
+    free_[RoundUpPage(head)].push_back({place.head, false});
+  } else {
+    blocks_[BlockClass(head)].push_back(place.head);
+  }
+  free_[layout.slots_size()].push_back({place.slots, false});
+}
+
 size_t RingAllocator::Release(const MappedRegion& region) {
   size_t bytes = 0;
-  for (auto& [size, rings] : free_) {
-    for (FreeRing& ring : rings) {
-      if (ring.released) continue;
-      ReleaseRing(region, ring.offset, size);
-      ring.released = true;
+  for (auto& [size, areas] : free_) {
+    for (FreePages& area : areas) {
+      if (area.released) continue;
+      ReleasePages(region, area.offset, size);
+      area.released = true;
       bytes += size;
     }
   }
@@ -209,7 +252,7 @@ void Link::OnReply(const WireMessage& msg, int* fds, int nfds) {
     auto it = opens_.find(id);
     if (it == opens_.end()) continue;
     OpenCallback cb = std::move(it->second.callback);
-    rings_.Free(it->second.offset, RoundUpPage(it->second.layout.total_size()));
+    rings_.Free(it->second.place, it->second.layout);
     opens_.erase(it);
     if (cb) cb(EACCES, nullptr, nullptr);
   }
@@ -220,16 +263,15 @@ int64_t Link::Open(const std::string& name, const SegmentLayout& layout, const u
                    uint32_t payload_length, std::set<uid_t> allowed, OpenCallback callback) {
   if (state_ == State::kDead) return -ECONNREFUSED;
   if (state_ == State::kUp && peer_.uid != geteuid() && !allowed.count(peer_.uid)) return -EACCES;
-  size_t size = RoundUpPage(layout.total_size());
-  size_t offset = rings_.Allocate(size);
-  if (offset == 0) return -ENOSPC;  // the region is full: fail as a refused connect would
-  InitRing(own_, offset, layout);
+  RingPlace place;
+  if (!rings_.Allocate(layout, &place)) return -ENOSPC;  // the region is full: fail as a refused connect would
+  InitRing(own_, place, layout);
   uint32_t id = cq_->NewId();
   PendingOpen& open = opens_[id];
   open.id = id;
   open.name = name;
   open.layout = layout;
-  open.offset = offset;
+  open.place = place;
   open.payload.assign(payload, payload + payload_length);
   open.allowed = std::move(allowed);
   open.callback = std::move(callback);
@@ -244,7 +286,8 @@ void Link::SendOpen(PendingOpen& open) {
   msg.id = open.id;
   msg.depth = open.layout.depth;
   msg.slot_size = open.layout.slot_size;
-  msg.offset = open.offset;
+  msg.offset = open.place.head;
+  msg.slots = open.place.slots;
   std::strncpy(msg.name, open.name.c_str(), sizeof msg.name - 1);
   msg.payload_length = static_cast<uint32_t>(open.payload.size());
   if (!open.payload.empty()) std::memcpy(msg.payload, open.payload.data(), open.payload.size());
@@ -257,26 +300,25 @@ void Link::CancelOpen(int64_t token) {
   if (it == opens_.end()) return;
   it->second.callback = nullptr;
   if (!it->second.sent) {
-    rings_.Free(it->second.offset, RoundUpPage(it->second.layout.total_size()));
+    rings_.Free(it->second.place, it->second.layout);
     opens_.erase(it);
     MaybeLinger();
   }
   // Sent: the answer will come; an ACCEPT is then closed at once (OnAccept).
 }
 
-std::shared_ptr<ViEntry> Link::NewEntry(uint32_t id, size_t offset, const SegmentLayout& layout,
+std::shared_ptr<ViEntry> Link::NewEntry(uint32_t id, const RingPlace& place, const SegmentLayout& layout,
                                         const MappedSegment& peer_ring, uint32_t peer_id) {
   auto entry = std::make_shared<ViEntry>();
   entry->id = id;
   entry->peer_id = peer_id;
   MappedSegment own_ring;
   own_ring.layout = layout;
-  own_ring.base = own_.base + offset;
-  own_ring.size = layout.total_size();
+  own_ring.base = own_.base + place.head;
+  own_ring.slots = own_.base + place.slots;
   entry->vi = std::make_unique<ShmVi>(own_ring, peer_ring, &port_, peer_id);
   entry->link = shared_from_this();
-  entry->ring_offset = offset;
-  entry->ring_size = RoundUpPage(layout.total_size());
+  entry->ring = place;
   entries_[id] = entry;
   cq_->AddVi(entry);
   return entry;
@@ -291,18 +333,18 @@ void Link::OnAccept(const WireMessage& msg) {
   PendingOpen open = std::move(it->second);
   opens_.erase(it);
   MappedSegment peer_ring;
-  if (!PeerRing(peer_region_, msg.offset, SegmentLayout{msg.depth, msg.slot_size}, &peer_ring)) {
+  if (!PeerRing(peer_region_, RingPlace{msg.offset, msg.slots}, SegmentLayout{msg.depth, msg.slot_size}, &peer_ring)) {
     // A ring outside the peer's region: refuse it, as if the VI broke at once.
     WireMessage close = NewWire(WireType::kClose);
     close.id = msg.peer_id;
     close.reason = static_cast<uint32_t>(BreakReason::kCorrupt);
     Send(close);
-    rings_.Free(open.offset, RoundUpPage(open.layout.total_size()));
+    rings_.Free(open.place, open.layout);
     if (open.callback) open.callback(EBADMSG, nullptr, nullptr);
     MaybeLinger();
     return;
   }
-  std::shared_ptr<ViEntry> entry = NewEntry(open.id, open.offset, open.layout, peer_ring, msg.peer_id);
+  std::shared_ptr<ViEntry> entry = NewEntry(open.id, open.place, open.layout, peer_ring, msg.peer_id);
   UpdateRef();
   if (!open.callback) {
     entry->Close();  // cancelled while the OPEN was on its way
@@ -320,7 +362,7 @@ void Link::OnReject(const WireMessage& msg) {
   PendingOpen open = std::move(it->second);
   opens_.erase(it);
   // The peer never writes into a ring it refused.
-  rings_.Free(open.offset, RoundUpPage(open.layout.total_size()));
+  rings_.Free(open.place, open.layout);
   int status = msg.status > 0 && msg.status < 4096 ? msg.status : ECONNREFUSED;
   if (open.callback) open.callback(status, nullptr, nullptr);
   MaybeLinger();
@@ -330,13 +372,12 @@ std::shared_ptr<ViEntry> Link::Accept(const WireMessage& open, const SegmentLayo
                                       uint32_t payload_length, int* err) {
   --incoming_;
   MappedSegment peer_ring;
-  size_t size = RoundUpPage(layout.total_size());
-  size_t offset = 0;
+  RingPlace place;
   if (state_ != State::kUp) {
     *err = ECONNRESET;
-  } else if (!PeerRing(peer_region_, open.offset, SegmentLayout{open.depth, open.slot_size}, &peer_ring)) {
+  } else if (!PeerRing(peer_region_, RingPlace{open.offset, open.slots}, SegmentLayout{open.depth, open.slot_size}, &peer_ring)) {
     *err = EBADMSG;  // the opener announced a ring outside its region
-  } else if ((offset = rings_.Allocate(size)) == 0) {
+  } else if (!rings_.Allocate(layout, &place)) {
     *err = ENOSPC;
   } else {
     *err = 0;
@@ -351,14 +392,15 @@ std::shared_ptr<ViEntry> Link::Accept(const WireMessage& open, const SegmentLayo
     MaybeLinger();
     return nullptr;
   }
-  InitRing(own_, offset, layout);
-  std::shared_ptr<ViEntry> entry = NewEntry(cq_->NewId(), offset, layout, peer_ring, open.id);
+  InitRing(own_, place, layout);
+  std::shared_ptr<ViEntry> entry = NewEntry(cq_->NewId(), place, layout, peer_ring, open.id);
   WireMessage reply = NewWire(WireType::kAccept);
   reply.id = open.id;
   reply.peer_id = entry->id;
   reply.depth = layout.depth;
   reply.slot_size = layout.slot_size;
-  reply.offset = offset;
+  reply.offset = place.head;
+  reply.slots = place.slots;
   reply.payload_length = payload_length;
   if (payload_length) std::memcpy(reply.payload, payload, payload_length);
   Send(reply);
@@ -407,7 +449,7 @@ void Link::FreeRing(ViEntry* entry) {
   if (it == entries_.end()) return;
   std::shared_ptr<ViEntry> keep = it->second;
   entries_.erase(it);
-  if (state_ != State::kDead) rings_.Free(entry->ring_offset, entry->ring_size);
+  if (state_ != State::kDead) rings_.Free(entry->ring, entry->vi->own_ring().layout);
   entry->link.reset();  // the last VI of a dead link unmaps it here
   MaybeLinger();
 }

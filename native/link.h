@@ -49,30 +49,34 @@ class LinkHost {
 // The answer to Link::Open: 0 and the new VI (and the acceptor's payload), or a positive errno.
 using OpenCallback = std::function<void(int err, const std::shared_ptr<ViEntry>& entry, const WireMessage* accept)>;
 
-// Hands out page-aligned ring ranges of our region; freed ranges are reused (same size, most
-// recently freed first, so a churning client keeps reusing warm pages). Freed rings keep their
-// pages until Release, which the idle trim calls: giving pages back costs the kernel TLB
-// shootdowns on every core, so it never happens on the connect or close path.
+// Hands out the rings of our region: head blocks packed several to a page (size classes of
+// 512 B to 4 KB), and page-aligned slot areas. Freed places are reused (same size, most recently
+// freed first, so a churning client keeps reusing warm pages). Freed slot areas keep their pages
+// until Release, which the idle trim calls: giving pages back costs the kernel TLB shootdowns on
+// every core, so it never happens on the connect or close path. Head blocks are only reused.
 class RingAllocator {
  public:
   void Reset(size_t begin, size_t end) {
     next_ = begin;
     end_ = end;
   }
-  // Returns the offset, or 0 when the region is full.
-  size_t Allocate(size_t size);
-  void Free(size_t offset, size_t size) { free_[size].push_back({offset, false}); }
-  // Gives back the pages of every ring that is free and still holds them. Returns the bytes.
+  // False when the region is full.
+  bool Allocate(const SegmentLayout& layout, RingPlace* place);
+  void Free(const RingPlace& place, const SegmentLayout& layout);
+  // Gives back the pages of every slot area that is free and still holds them. Returns the bytes.
   size_t Release(const MappedRegion& region);
 
  private:
-  struct FreeRing {
+  struct FreePages {
     size_t offset;
     bool released;  // its pages are back with the kernel (they read as zero)
   };
+  size_t AllocatePages(size_t size);
+  static size_t BlockClass(size_t size);
   size_t next_ = 0;
   size_t end_ = 0;
-  std::map<size_t, std::vector<FreeRing>> free_;
+  std::map<size_t, std::vector<FreePages>> free_;     // by size, in pages
+  std::map<size_t, std::vector<size_t>> blocks_;      // free head blocks, by size class
 };
 
 class Link : public std::enable_shared_from_this<Link> {
@@ -134,7 +138,7 @@ class Link : public std::enable_shared_from_this<Link> {
     uint32_t id;
     std::string name;
     SegmentLayout layout;
-    size_t offset;
+    RingPlace place;
     std::vector<uint8_t> payload;
     std::set<uid_t> allowed;
     OpenCallback callback;  // empty once cancelled
@@ -151,8 +155,8 @@ class Link : public std::enable_shared_from_this<Link> {
   void OnReject(const WireMessage& msg);
   void OnClose(const WireMessage& msg);
   void SendOpen(PendingOpen& open);
-  std::shared_ptr<ViEntry> NewEntry(uint32_t id, size_t offset, const SegmentLayout& layout, const MappedSegment& peer_ring,
-                                    uint32_t peer_id);
+  std::shared_ptr<ViEntry> NewEntry(uint32_t id, const RingPlace& place, const SegmentLayout& layout,
+                                    const MappedSegment& peer_ring, uint32_t peer_id);
   void FreeRing(ViEntry* entry);
   // Sends a control message, or queues it until the socket drains. Never fails synchronously,
   // so callers iterating over the link's state are never cut short by a dying link.

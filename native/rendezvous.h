@@ -19,7 +19,7 @@
 namespace via {
 
 constexpr uint32_t kWireMagic = 0x5649414e;  // "VIAN"
-constexpr uint16_t kWireVersion = 2;
+constexpr uint16_t kWireVersion = 3;
 constexpr uint32_t kMaxPayload = 1024;
 constexpr size_t kMaxEntryName = 96;
 
@@ -44,7 +44,8 @@ struct WireMessage {
   uint32_t id;       // OPEN: the opener's VI id; ACCEPT, REJECT: the same, echoed; CLOSE: the receiver's VI id
   uint32_t peer_id;  // ACCEPT: the acceptor's VI id
   uint32_t payload_length;
-  uint64_t offset;  // OPEN, ACCEPT: the ring's offset in the sender's region; HELLO, REPLY: region size
+  uint64_t offset;  // OPEN, ACCEPT: the ring's head block in the sender's region; HELLO, REPLY: region size
+  uint64_t slots;   // OPEN, ACCEPT: the ring's slot area in the sender's region
   uint64_t netns;   // HELLO: the connector's network namespace inode
   char name[kMaxEntryName];  // OPEN: the listener's entry name, NUL-terminated
   uint8_t payload[kMaxPayload];

@@ -67,11 +67,11 @@ void UnmapRegion(MappedRegion* region) {
   region->size = 0;
 }
 
-MappedSegment InitRing(const MappedRegion& own, size_t offset, const SegmentLayout& layout) {
+MappedSegment InitRing(const MappedRegion& own, const RingPlace& place, const SegmentLayout& layout) {
   MappedSegment ring;
   ring.layout = layout;
-  ring.base = own.base + offset;
-  ring.size = layout.total_size();
+  ring.base = own.base + place.head;
+  ring.slots = own.base + place.slots;
   SegmentHeader* h = new (ring.base) SegmentHeader();
   h->magic = kSegmentMagic;
   h->version = kSegmentVersion;
@@ -83,22 +83,24 @@ MappedSegment InitRing(const MappedRegion& own, size_t offset, const SegmentLayo
   return ring;
 }
 
-bool PeerRing(const MappedRegion& peer, uint64_t offset, const SegmentLayout& layout, MappedSegment* out) {
+// True if [offset, offset + size) lies in the part of `region` after its header.
+static bool Inside(const MappedRegion& region, uint64_t offset, uint64_t size) {
+  return offset >= kRegionHeaderSize && offset <= region.size && size <= region.size - offset;
+}
+
+bool PeerRing(const MappedRegion& peer, const RingPlace& place, const SegmentLayout& layout, MappedSegment* out) {
   if (!SegmentLayout::Valid(layout.depth, layout.slot_size)) return false;
-  uint64_t size = layout.total_size();
-  if (offset < kRegionHeaderSize || offset % kPage != 0 || offset > peer.size || size > peer.size - offset) return false;
+  if (place.head % 64 != 0 || !Inside(peer, place.head, layout.head_size())) return false;
+  if (place.slots % kPage != 0 || !Inside(peer, place.slots, layout.slots_size())) return false;
   out->layout = layout;
-  out->base = peer.base + offset;
-  out->size = size;
+  out->base = peer.base + place.head;
+  out->slots = peer.base + place.slots;
   return true;
 }
 
-void ReleaseRing(const MappedRegion& own, size_t offset, size_t size) {
-  // MADV_REMOVE frees the memfd's pages (for both mappings); a later ring there reads zeros.
-  if (madvise(own.base + offset, RoundUpPage(size), MADV_REMOVE) != 0) {
-    // Without it the pages stay allocated; zero the header so the next ring starts clean.
-    std::memset(own.base + offset, 0, kPage);
-  }
+void ReleasePages(const MappedRegion& own, size_t offset, size_t size) {
+  // MADV_REMOVE frees the memfd's pages (for both mappings); what was there now reads as zero.
+  madvise(own.base + offset, RoundUpPage(size), MADV_REMOVE);
 }
 
 }  // namespace via

@@ -6,8 +6,10 @@
 // peer acts as the emulated NIC, copying a payload straight into one of our pre-posted receive
 // slots, writing a completion entry, then publishing comp_tail and a hint (below).
 //
-// Region layout:   [RegionHeader, one page][ring][ring]...      rings are page-aligned
-// Ring layout:     [SegmentHeader + completion entries][slots, depth x slot_size]
+// Region layout:   [RegionHeader, one page][pages of ring heads][slot areas]... (allocated as used)
+// Ring layout:     a head block [SegmentHeader + completion entries], 64-byte aligned and packed
+//                  several to a page (an idle connection costs a fraction of a page), and a
+//                  page-aligned slot area [depth x slot_size] whose pages are touched only as used
 //
 // Everything in a region is UNTRUSTED once the peer has mapped it. Ring positions and layouts are
 // fixed when the connection opens and kept in private memory; every counter read from shared
@@ -86,16 +88,17 @@ struct CompletionEntry {
 
 inline size_t RoundUpPage(size_t n) { return (n + kPage - 1) & ~(kPage - 1); }
 
-// Offsets inside a ring. Descriptor n always uses ring entry and slot (n % depth): receive
-// descriptors complete in FIFO order, so the slot is implied and never read from shared memory.
-// The header and the completion entries share the first page, so an idle ring costs one page.
+// The two parts of a ring. Descriptor n always uses completion entry and slot (n % depth):
+// receive descriptors complete in FIFO order, so the slot is implied, never read from shared memory.
 struct SegmentLayout {
   uint32_t depth = 0;
   uint32_t slot_size = 0;
 
   size_t comp_offset() const { return sizeof(SegmentHeader); }
-  size_t slots_offset() const { return RoundUpPage(comp_offset() + size_t(depth) * sizeof(CompletionEntry)); }
-  size_t total_size() const { return slots_offset() + size_t(depth) * slot_size; }
+  // The head block: header and completion entries.
+  size_t head_size() const { return (comp_offset() + size_t(depth) * sizeof(CompletionEntry) + 63) & ~size_t(63); }
+  // The slot area, in whole pages.
+  size_t slots_size() const { return RoundUpPage(size_t(depth) * slot_size); }
 
   static bool Valid(uint32_t depth, uint32_t slot_size) {
     return depth >= 1 && depth <= kMaxDepth && slot_size >= kMinSlotSize && slot_size <= kMaxSlotSize &&
@@ -103,16 +106,22 @@ struct SegmentLayout {
   }
 };
 
+// Where a ring lies in its region: the offsets of its head block and of its slot area.
+struct RingPlace {
+  uint64_t head = 0;
+  uint64_t slots = 0;
+};
+
 // A view of one ring: ours (we are its receiver) or the peer's (we are its sender). It owns
 // nothing; the link that holds both regions keeps the memory mapped.
 struct MappedSegment {
   SegmentLayout layout;
-  uint8_t* base = nullptr;
-  size_t size = 0;
+  uint8_t* base = nullptr;   // the head block
+  uint8_t* slots = nullptr;  // the slot area
 
   SegmentHeader* header() const { return reinterpret_cast<SegmentHeader*>(base); }
   CompletionEntry* completions() const { return reinterpret_cast<CompletionEntry*>(base + layout.comp_offset()); }
-  uint8_t* slot(uint32_t index) const { return base + layout.slots_offset() + size_t(index) * layout.slot_size; }
+  uint8_t* slot(uint32_t index) const { return slots + size_t(index) * layout.slot_size; }
 };
 
 // One side's region, mapped.
@@ -131,15 +140,15 @@ int CreateRegion(size_t size, MappedRegion* out);
 int MapPeerRegion(int fd, size_t size, MappedRegion* out);
 void UnmapRegion(MappedRegion* region);
 
-// Writes a fresh ring header at `offset` of our own region, with all `depth` receive descriptors
+// Writes a fresh ring header at `place` of our own region, with all `depth` receive descriptors
 // posted. The header is rewritten whole; slots and completion entries may hold an earlier ring's
 // bytes, which nothing reads before the peer publishes over them.
-MappedSegment InitRing(const MappedRegion& own, size_t offset, const SegmentLayout& layout);
-// A view of the ring the peer announced at `offset`; false if it does not lie inside the peer's
-// region (or its layout is invalid). Nothing is read from the ring here.
-bool PeerRing(const MappedRegion& peer, uint64_t offset, const SegmentLayout& layout, MappedSegment* out);
-// Gives a ring's pages back to the kernel (they read as zero afterwards). Only once the peer can
-// no longer write into it.
-void ReleaseRing(const MappedRegion& own, size_t offset, size_t size);
+MappedSegment InitRing(const MappedRegion& own, const RingPlace& place, const SegmentLayout& layout);
+// A view of the ring the peer announced at `place`; false if either part does not lie inside the
+// peer's region, is misaligned, or the layout is invalid. Nothing is read from the ring here.
+bool PeerRing(const MappedRegion& peer, const RingPlace& place, const SegmentLayout& layout, MappedSegment* out);
+// Gives pages of our region back to the kernel (they read as zero afterwards). Only for memory
+// the peer can no longer write into.
+void ReleasePages(const MappedRegion& own, size_t offset, size_t size);
 
 }  // namespace via

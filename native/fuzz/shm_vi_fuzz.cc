@@ -36,8 +36,9 @@ via::MappedSegment MakeSegment(uint32_t depth, uint32_t slot_size) {
   via::MappedSegment seg;
   seg.layout.depth = depth;
   seg.layout.slot_size = slot_size;
-  seg.size = seg.layout.total_size();
-  seg.base = static_cast<uint8_t*>(std::calloc(1, seg.size));
+  // Head block and slot area apart, each exactly its size, as a region lays them out.
+  seg.base = static_cast<uint8_t*>(std::calloc(1, seg.layout.head_size()));
+  seg.slots = static_cast<uint8_t*>(std::calloc(1, size_t(depth) * slot_size));
   auto* h = seg.header();
   h->magic = via::kSegmentMagic;
   h->version = via::kSegmentVersion;
@@ -83,8 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint32_t slot_size = 64 * (1 + in.u8() % 16);
   via::MappedSegment own = MakeSegment(depth, slot_size);
   via::MappedSegment peer = MakeSegment(depth, slot_size);
-  uint8_t* own_begin = own.base;
-  uint8_t* own_end = own.base + own.size;
+  uint8_t* own_begin = own.slots;
+  uint8_t* own_end = own.slots + size_t(depth) * slot_size;
   static uint8_t payload[64 * 16];
   auto* own_region = static_cast<via::RegionHeader*>(std::calloc(1, sizeof(via::RegionHeader)));
   auto* peer_region = static_cast<via::RegionHeader*>(std::calloc(1, sizeof(via::RegionHeader)));
@@ -147,7 +148,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   std::free(own.base);
+  std::free(own.slots);
   std::free(peer.base);
+  std::free(peer.slots);
   std::free(own_region);
   std::free(peer_region);
   return 0;
