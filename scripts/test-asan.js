@@ -24,7 +24,7 @@ if (!fs.existsSync(libasan)) {
   process.exit(1);
 }
 const addon = path.join(root, 'build-asan', 'Release', 'via_shm.node');
-const specs = process.argv.slice(2).length ? process.argv.slice(2) : ['test/shm-provider.test.js', 'test/sovia-shm.test.js', 'test/faults.test.js', 'test/close-contract.test.js'];
+const specs = process.argv.slice(2).length ? process.argv.slice(2) : ['test/shm-provider.test.js', 'test/shm-links.test.js', 'test/sovia-shm.test.js', 'test/faults.test.js', 'test/close-contract.test.js'];
 run(path.join(root, 'node_modules', '.bin', 'mocha'), ['--reporter', 'dot', ...specs.filter((s) => fs.existsSync(path.join(root, s)))], {
   VIA_NET_ADDON: addon,
   LD_PRELOAD: `${libasan} ${libubsan}`,

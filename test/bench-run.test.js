@@ -179,7 +179,8 @@ describe('bench: npm run bench --quick, end to end', function () {
     expect(lines[0]).to.match(/connect\s+RSS\/conn client\s+RSS\/conn server\s+fds\/conn client\s+fds\/conn server\s+after close/);
     for (const t of TRANSPORTS) {
       const row = lines.find((l) => l.startsWith(`${t} `));
-      expect(row, t).to.match(/µs ×[\d.]+ .*KB ×[\d.?]+ .*KB ×[\d.?]+ .*1\.00 ×[\d.]+ .*1\.00 ×[\d.]+\s+back to baseline$/);
+      // A few idle connections move RSS less than the heap's own housekeeping: it may read negative.
+      expect(row, t).to.match(/(µs|ms) ×[\d.]+ .*-?[\d.]+ KB ×-?[\d.?]+ .*-?[\d.]+ KB ×-?[\d.?]+ .*1\.00 ×[\d.]+ .*1\.00 ×[\d.]+\s+back to baseline$/);
     }
     expect(text).to.include(`with ${IDLE_CONNS} idle connections open`);
   });
