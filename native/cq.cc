@@ -390,7 +390,10 @@ int CompletionQueueCore::PollOnce(bool force) {
 void CompletionQueueCore::Dispatch(int count) {
   in_dispatch_ = true;
   stats.dispatches++;
-  dispatch_(count);
+  {
+    DoorbellBatch batch;  // the replies this batch of completions causes ring each peer once
+    dispatch_(count);
+  }
   in_dispatch_ = false;
 }
 
