@@ -5,7 +5,7 @@ const { expect } = require('chai');
 const { execFileSync, spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { REGISTER, scratchDir, startServer, runClient, readObservations } = require('./apps/harness');
+const { REGISTER, scratchDir, selfSignedCert, startServer, runClient, readObservations } = require('./apps/harness');
 
 const ROOT = path.join(__dirname, '..');
 const REGISTER_MJS = path.join(ROOT, 'dist', 'register.mjs');
@@ -55,12 +55,9 @@ describe('apps: loading via-net/register', function () {
   });
 
   it('https servers and https.Agent / fetch clients run TLS over shm', async function () {
-    const key = path.join(dir, 'key.pem');
-    const cert = path.join(dir, 'cert.pem');
-    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
-    if (gen.error) this.skip(); // no openssl on this machine
-    expect(gen.status, gen.stderr).to.equal(0);
+    const pem = selfSignedCert(dir);
+    if (!pem) this.skip(); // no openssl on this machine
+    const { key, cert } = pem;
     server = startServer('https-server.js', [key, cert], { ready: /^PORT (\d+)$/, observeFile: path.join(dir, 's.obs') });
     const port = Number((await server.started)[1]);
     const result = await runClient('https-client.js', [port, 1 << 20, 4], { env: { NODE_EXTRA_CA_CERTS: cert }, observeFile: path.join(dir, 'c.obs') });

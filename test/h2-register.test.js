@@ -6,10 +6,9 @@
 // unmodified app pair of benchmarks/apps (h2-server.js, h2-client.js) as separate processes and
 // checks every response body's sha256 against the server's header and the client's own copy.
 const { expect } = require('chai');
-const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { scratchDir, startServer, runClient } = require('./apps/harness');
+const { scratchDir, selfSignedCert, startServer, runClient } = require('./apps/harness');
 
 const SERVER = path.join('..', '..', 'benchmarks', 'apps', 'h2-server.js');
 const CLIENT = path.join('..', '..', 'benchmarks', 'apps', 'h2-client.js');
@@ -60,12 +59,9 @@ describe('HTTP/2 under via-net/register', function () {
 
   it('h2 over TLS under register (the wrapped tls.connect): TLS encrypts over the via-net socket\'s kernel handle, bodies intact', async function () {
     dir = scratchDir('via-net-h2-');
-    const key = path.join(dir, 'key.pem');
-    const cert = path.join(dir, 'cert.pem');
-    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
-    if (gen.error) this.skip(); // no openssl on this machine
-    expect(gen.status, gen.stderr).to.equal(0);
+    const pem = selfSignedCert(dir);
+    if (!pem) this.skip(); // no openssl on this machine
+    const { key, cert } = pem;
     const port = await plainServer([0, key, cert]);
     const run = { requests: 300, inflight: 4, warmup: 24, scheme: 'https' };
     const r = await runClient(CLIENT, clientArgs(port, run), { env: { NODE_EXTRA_CA_CERTS: cert } });

@@ -18,14 +18,9 @@ const net = require('net');
 const os = require('os');
 const path = require('path');
 
-const ROOT = path.join(__dirname, '..', '..');
-const REGISTER = path.join(ROOT, 'dist', 'register.js');
+const { ROOT, REGISTER, arg } = require('../lib/cli');
 const MB = 1 << 20;
 
-function arg(name, dflt) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
 const TRIALS = Number(arg('trials', 5));
 const SIZES_MB = String(arg('sizes', '13,168')).split(',').map(Number);
 const JSON_OUT = process.argv.includes('--json');

@@ -12,13 +12,8 @@
 const { spawn } = require('child_process');
 const path = require('path');
 
-const ROOT = path.join(__dirname, '..', '..');
-const REGISTER = path.join(ROOT, 'dist', 'register.js');
+const { ROOT, REGISTER, arg } = require('../lib/cli');
 
-function arg(name, dflt) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
 const TRIALS = Number(arg('trials', 3));
 const SECONDS = Number(arg('seconds', 3));
 const WARMUP = Number(arg('warmup', 0.5));

@@ -126,9 +126,23 @@ function makeRandomFile(file, size) {
 }
 
 /** The connections recorded by observe.js, one object per line. */
+/**
+ * A self-signed certificate for localhost and 127.0.0.1 in `dir` (key.pem, cert.pem), made with
+ * openssl. Returns { key, cert } (their paths), or null when openssl is not installed.
+ */
+function selfSignedCert(dir) {
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  const gen = require('child_process').spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
+  if (gen.error) return null;
+  if (gen.status !== 0) throw new Error(`openssl failed: ${gen.stderr}`);
+  return { key, cert };
+}
+
 function readObservations(file) {
   if (!fs.existsSync(file)) return [];
   return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
-module.exports = { REGISTER, scratchDir, startServer, runClient, freePort, sha256File, makeRandomFile, readObservations };
+module.exports = { REGISTER, scratchDir, startServer, runClient, freePort, sha256File, makeRandomFile, readObservations, selfSignedCert };
