@@ -72,6 +72,8 @@ bool GetPayload(const Napi::CallbackInfo& info, size_t i, WireMessage* msg) {
 }
 
 class Addon;
+// The registries whose rendezvous files the environment's teardown removes (defined after Addon).
+void TrackRegistry(Napi::Env env, LinkRegistry* registry, bool add);
 
 // ------------------------------------------------------------------------------------------
 class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
@@ -83,6 +85,7 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
                         InstanceMethod<&CompletionQueueWrap::Poll>("poll"),
                         InstanceMethod<&CompletionQueueWrap::Stats>("stats"),
                         InstanceMethod<&CompletionQueueWrap::Links>("links"),
+                        InstanceMethod<&CompletionQueueWrap::RemoveRendezvousFiles>("removeRendezvousFiles"),
                         InstanceMethod<&CompletionQueueWrap::Close>("close")});
   }
 
@@ -115,10 +118,14 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
       return;
     }
     registry_ = std::make_unique<LinkRegistry>(loop, core_.get());
+    TrackRegistry(env, registry_.get(), true);
     SetArenaFrom(info[2]);
   }
 
-  ~CompletionQueueWrap() override { CloseAll(); }
+  ~CompletionQueueWrap() override {
+    if (registry_) TrackRegistry(Env(), registry_.get(), false);
+    CloseAll();
+  }
 
   CompletionQueueCore* core() { return core_.get(); }
   LinkRegistry* registry() { return registry_.get(); }
@@ -201,6 +208,12 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     CloseAll();
+    return info.Env().Undefined();
+  }
+
+  // removeRendezvousFiles(): for process.exit(), which skips the environment's teardown.
+  Napi::Value RemoveRendezvousFiles(const Napi::CallbackInfo& info) {
+    if (registry_) registry_->UnlinkFiles();
     return info.Env().Undefined();
   }
 
@@ -457,6 +470,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::FunctionReference vi_ctor;
   Napi::FunctionReference request_ctor;
   Napi::FunctionReference connect_ctor_;
+  std::set<LinkRegistry*> registries;  // their rendezvous files are removed at teardown
 
  private:
   Napi::Value Attrs(const Napi::CallbackInfo& info);
@@ -705,6 +719,15 @@ class ConnectRequestWrap : public Napi::ObjectWrap<ConnectRequestWrap> {
 
 Napi::Object Constants(Napi::Env env);
 
+void TrackRegistry(Napi::Env env, LinkRegistry* registry, bool add) {
+  Addon* addon = env.GetInstanceData<Addon>();
+  if (!addon) return;
+  if (add)
+    addon->registries.insert(registry);
+  else
+    addon->registries.erase(registry);
+}
+
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   // Worker threads unload addons before libuv runs our handles' close callbacks.
   via::PinThisLibrary(reinterpret_cast<const void*>(&ViWrap::Define));
@@ -713,6 +736,11 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   vi_ctor = Napi::Persistent(vi);
   request_ctor = Napi::Persistent(req);
   connect_ctor_ = Napi::Persistent(ConnectRequestWrap::Define(env));
+  env.AddCleanupHook([this]() {
+    // Rendezvous files of listeners still open at exit would look stale to the next process;
+    // remove them now (a SIGKILLed process cannot, and the next listener replaces its entries).
+    for (LinkRegistry* registry : registries) registry->UnlinkFiles();
+  });
   DefineAddon(exports, {
                            InstanceMethod("attrs", &Addon::Attrs),
                            InstanceMethod("netns", &Addon::Netns),

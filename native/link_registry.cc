@@ -1,6 +1,8 @@
 #include "link_registry.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,6 +49,14 @@ struct LinkRegistry::Pending {
 LinkRegistry::LinkRegistry(uv_loop_t* loop, CompletionQueueCore* cq) : loop_(loop), cq_(cq) {}
 
 LinkRegistry::~LinkRegistry() { Close(); }
+
+void LinkRegistry::UnlinkFiles() {
+  for (const std::string& entry : entries_) {
+    std::string target;
+    if (ResolveEntry(entry, &target) == 0 && target == socket_name_) unlink(entry.c_str());
+  }
+  if (fd_ >= 0) unlink(socket_path_.c_str());
+}
 
 void LinkRegistry::Close() {
   for (const std::string& entry : entries_) unlink(entry.c_str());
@@ -98,7 +108,36 @@ void LinkRegistry::Unlisten(const std::string& entry_path, EntryListener* listen
   if (listeners_.empty()) CloseProcessSocket();
 }
 
+// True if the process socket `name` (p-<pid>-<start>) belongs to a process that is gone: its pid
+// is free, or now names another process (another start time).
+static bool OwnerGone(const std::string& name) {
+  pid_t pid = static_cast<pid_t>(strtol(name.c_str() + 2, nullptr, 10));
+  if (pid <= 0) return false;
+  if (kill(pid, 0) != 0) return errno == ESRCH;
+  return ProcessSocketName(pid) != name;
+}
+
+// What processes killed without a chance to clean up left in the directory: their process
+// sockets, and entries pointing to them. Only files whose owner is certainly dead are removed.
+static void SweepStale(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  std::vector<std::string> names;
+  while (dirent* e = readdir(d)) names.push_back(e->d_name);
+  closedir(d);
+  for (const std::string& name : names) {
+    std::string path = dir + "/" + name;
+    std::string target;
+    if (name.compare(0, 2, "p-") == 0) {
+      if (OwnerGone(name)) unlink(path.c_str());
+    } else if (ResolveEntry(path, &target) == 0 && OwnerGone(target)) {
+      unlink(path.c_str());
+    }
+  }
+}
+
 int LinkRegistry::BindProcessSocket(const std::string& dir) {
+  SweepStale(dir);
   socket_name_ = ProcessSocketName(getpid());
   socket_path_ = dir + "/" + socket_name_;
   int fd = ListenAt(socket_path_);

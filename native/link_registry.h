@@ -62,6 +62,9 @@ class LinkRegistry : public LinkHost {
   }
   size_t link_count() const { return alive_.size(); }
   void Close();
+  // Removes our rendezvous files (entries and the process socket) and nothing else: for the
+  // environment's teardown at exit, when nothing else may run.
+  void UnlinkFiles();
 
   static size_t RegionSize();
 

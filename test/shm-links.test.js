@@ -136,6 +136,31 @@ describe('shm links: one per pair of processes, shared by all their connections'
     expect(settled.shmemKb).to.be.at.most(idle.shmemKb * 1.2 + 256);
   });
 
+  it('a new listener sweeps what a SIGKILLed process left in the rendezvous directory; an exiting one leaves nothing', async () => {
+    const fs = require('node:fs');
+    const { entryPath } = require('../dist/providers/rundir');
+    const netns = fs.statSync('/proc/self/ns/net').ino;
+    const victim = await start();
+    const { port } = await victim.call('listen');
+    const entry = entryPath(`tcp:${port}`, netns);
+    const socketFile = path.join(path.dirname(entry), fs.readlinkSync(entry));
+    expect(fs.existsSync(socketFile)).to.equal(true);
+    await victim.kill('SIGKILL');
+    // Nothing could clean up after the kill: the entry and the process socket are still there.
+    expect(fs.lstatSync(entry).isSymbolicLink()).to.equal(true);
+    const next = await start();
+    const { port: nextPort } = await next.call('listen');
+    expect(fs.existsSync(socketFile), 'dead process socket').to.equal(false);
+    expect(() => fs.lstatSync(entry), 'its entry').to.throw(/ENOENT/);
+    // A process that exits (process.exit) removes its own entry and socket.
+    const nextEntry = entryPath(`tcp:${nextPort}`, netns);
+    const nextSocket = path.join(path.dirname(nextEntry), fs.readlinkSync(nextEntry));
+    next.child.send({ cmd: 'exit' });
+    await next.exit;
+    expect(() => fs.lstatSync(nextEntry)).to.throw(/ENOENT/);
+    expect(fs.existsSync(nextSocket)).to.equal(false);
+  });
+
   it('a server at its fd limit still takes new connections over an existing link', async () => {
     const server = await start({ options: { execPath: 'prlimit', execArgv: ['--nofile=64:64', process.execPath, '--expose-gc'] } });
     const client = await start();

@@ -52,6 +52,8 @@ export interface NativeCompletionQueue {
   stats(): CompletionQueueStats;
   /** The links to peer processes this queue serves (one per peer process, shared by its VIs). */
   links(): LinkInfo[];
+  /** Removes this process's rendezvous files (for an exiting process). */
+  removeRendezvousFiles(): void;
   close(): void;
 }
 

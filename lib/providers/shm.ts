@@ -217,6 +217,10 @@ export class ShmProvider implements ViProvider {
     if (!this.cq) {
       this.cq = new this.binding.CompletionQueue(() => this.dispatch(), this.meta, this.arena);
       this.updatePollMode();
+      // process.exit() skips the teardown that removes them otherwise: a listener's entry left
+      // behind would send the next client to a dead process (it falls back, but only after a try).
+      const cq = this.cq;
+      process.once('exit', () => cq.removeRendezvousFiles());
     }
     return this.cq;
   }

@@ -141,4 +141,9 @@ const commands = {
   stats,
 };
 
+// Not a command with a reply: the process exits at once, as an app calling process.exit() does.
+process.on('message', (msg) => {
+  if (msg.cmd === 'exit') process.exit(0);
+});
+
 serveCommands(commands);
