@@ -85,6 +85,7 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
                         InstanceMethod<&CompletionQueueWrap::Poll>("poll"),
                         InstanceMethod<&CompletionQueueWrap::Stats>("stats"),
                         InstanceMethod<&CompletionQueueWrap::Links>("links"),
+                        InstanceMethod<&CompletionQueueWrap::EntryLive>("entryLive"),
                         InstanceMethod<&CompletionQueueWrap::RemoveRendezvousFiles>("removeRendezvousFiles"),
                         InstanceMethod<&CompletionQueueWrap::Close>("close")});
   }
@@ -209,6 +210,17 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     CloseAll();
     return info.Env().Undefined();
+  }
+
+  // entryLive(path): could a listener answer at this rendezvous entry? (LinkRegistry::EntryLive)
+  Napi::Value EntryLive(const Napi::CallbackInfo& info) {
+    if (!CheckArgs(info, 1, "(path)")) return info.Env().Undefined();
+    if (!info[0].IsString()) {
+      CodedError(info.Env(), "ERR_INVALID_ARG_TYPE", "The \"path\" argument must be of type string", true)
+          .ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    return Napi::Boolean::New(info.Env(), !registry_ || registry_->EntryLive(info[0].As<Napi::String>().Utf8Value()));
   }
 
   // removeRendezvousFiles(): for process.exit(), which skips the environment's teardown.

@@ -108,15 +108,6 @@ void LinkRegistry::Unlisten(const std::string& entry_path, EntryListener* listen
   if (listeners_.empty()) CloseProcessSocket();
 }
 
-// True if the process socket `name` (p-<pid>-<start>) belongs to a process that is gone: its pid
-// is free, or now names another process (another start time).
-static bool OwnerGone(const std::string& name) {
-  pid_t pid = static_cast<pid_t>(strtol(name.c_str() + 2, nullptr, 10));
-  if (pid <= 0) return false;
-  if (kill(pid, 0) != 0) return errno == ESRCH;
-  return ProcessSocketName(pid) != name;
-}
-
 // What processes killed without a chance to clean up left in the directory: their process
 // sockets, and entries pointing to them. Only files whose owner is certainly dead are removed.
 static void SweepStale(const std::string& dir) {
@@ -129,8 +120,8 @@ static void SweepStale(const std::string& dir) {
     std::string path = dir + "/" + name;
     std::string target;
     if (name.compare(0, 2, "p-") == 0) {
-      if (OwnerGone(name)) unlink(path.c_str());
-    } else if (ResolveEntry(path, &target) == 0 && OwnerGone(target)) {
+      if (!SocketOwnerAlive(name)) unlink(path.c_str());
+    } else if (ResolveEntry(path, &target) == 0 && !SocketOwnerAlive(target)) {
       unlink(path.c_str());
     }
   }
@@ -313,6 +304,16 @@ int LinkRegistry::AcceptLink(int fd, const WireMessage& hello, int* fds, const L
   alive_.insert(link);
   links_[key] = link;
   return 0;
+}
+
+bool LinkRegistry::EntryLive(const std::string& entry_path) const {
+  std::string target;
+  int rc = ResolveEntry(entry_path, &target);
+  if (rc == -ENOENT) return false;
+  if (rc != 0) return true;  // not ours to judge: the connect attempt reports it
+  auto it = links_.find(target);
+  if (it != links_.end() && it->second->usable()) return true;
+  return SocketOwnerAlive(target);
 }
 
 void LinkRegistry::OnOpen(const std::shared_ptr<Link>& link, const WireMessage& open) {

@@ -52,6 +52,10 @@ class LinkRegistry : public LinkHost {
                uint32_t payload_length, const std::set<uid_t>& allowed, OpenCallback callback,
                std::shared_ptr<Link>* link);
 
+  // Could a listener answer at this entry? A live link to its process says yes at once;
+  // otherwise the process's liveness is checked (EntryLive in rendezvous.h).
+  bool EntryLive(const std::string& entry_path) const;
+
   void OnOpen(const std::shared_ptr<Link>& link, const WireMessage& open) override;
   void OnLinkGone(Link* link) override;
 

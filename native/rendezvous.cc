@@ -1,6 +1,7 @@
 #include "rendezvous.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -185,6 +186,14 @@ static uint64_t ProcessStartTime(pid_t pid) {
 
 std::string ProcessSocketName(pid_t pid) {
   return "p-" + std::to_string(pid) + "-" + std::to_string(ProcessStartTime(pid));
+}
+
+bool SocketOwnerAlive(const std::string& name) {
+  pid_t pid = static_cast<pid_t>(strtol(name.c_str() + 2, nullptr, 10));
+  if (pid <= 0) return true;
+  if (kill(pid, 0) != 0 && errno == ESRCH) return false;
+  // Alive, or not ours to signal (EPERM): the pid may since name another process.
+  return ProcessSocketName(pid) == name;
 }
 
 static std::string DirOf(const std::string& path) {

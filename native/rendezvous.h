@@ -66,6 +66,10 @@ int RegisterEntry(const std::string& entry_path, const std::string& target);
 int ResolveEntry(const std::string& entry_path, std::string* target);
 // The name of this process's socket, `p-<pid>-<start time>`: unique across pid reuse.
 std::string ProcessSocketName(pid_t pid);
+// True unless the process socket `name` certainly belongs to a process that is gone (its pid is
+// free, or names a process started at another time).
+bool SocketOwnerAlive(const std::string& name);
+
 
 // Sends one message with up to 2 fds. Returns 0 or -errno.
 int SendWire(int fd, const WireMessage& msg, const int* fds, int nfds);

@@ -52,6 +52,8 @@ export interface NativeCompletionQueue {
   stats(): CompletionQueueStats;
   /** The links to peer processes this queue serves (one per peer process, shared by its VIs). */
   links(): LinkInfo[];
+  /** Could a listener answer at this rendezvous entry (there is one, and its process lives)? */
+  entryLive(path: string): boolean;
   /** Removes this process's rendezvous files (for an exiting process). */
   removeRendezvousFiles(): void;
   close(): void;

@@ -5,7 +5,7 @@
  * namespace, so a process only ever finds listeners of its own namespace:
  *   $VIA_NET_RUNDIR | $XDG_RUNTIME_DIR/via-net | $TMPDIR/via-net-<uid>   /ns-<netns inode>/<entry>
  * Only listen() creates directories; connect() computes the path and looks at most at the entry
- * itself (one readlink and a liveness check of its process, see entryExists).
+ * itself (the addon's entryLive: one readlink and a liveness check of its process).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -27,31 +27,6 @@ export function entryName(name: string): string {
 
 export function entryPath(name: string, netns: number, env: NodeJS.ProcessEnv = process.env): string {
   return path.join(baseDir(env), `ns-${netns}`, entryName(name));
-}
-
-/**
- * Could a listener answer at the entry path? False only when certainly not: no entry (ENOENT, or
- * a missing directory on the way: ENOTDIR), or an entry whose process is dead. Anything else
- * (EACCES, an odd entry) answers true, so the connect attempt reports it or falls back as before.
- */
-export function entryExists(file: string): boolean {
-  let target: string;
-  try {
-    target = fs.readlinkSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code !== 'ENOENT' && code !== 'ENOTDIR';
-  }
-  // An entry points to its process's socket, `p-<pid>-<start time>`. One whose process is gone
-  // (SIGKILLed, so it could not remove its entries) is stale: nothing can answer there.
-  const pid = /^p-(\d+)-\d+$/.exec(target)?.[1];
-  if (!pid) return true; // not ours to judge: the attempt reports it
-  try {
-    process.kill(Number(pid), 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
 }
 
 function codedError(code: string, message: string): Error & { code: string } {

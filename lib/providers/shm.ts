@@ -8,7 +8,7 @@
  */
 import createDebug from 'debug';
 import { loadNative, type LinkInfo, type NativeBinding, type NativeCompletionQueue, type NativeConstants, type NativeVi } from './native';
-import { allowedUidsFromEnv, entryExists, entryPath, prepareEntry, shareEntry } from './rundir';
+import { allowedUidsFromEnv, entryPath, prepareEntry, shareEntry } from './rundir';
 import type {
   ConnectCallback,
   ConnectOptions,
@@ -358,7 +358,7 @@ export class ShmProvider implements ViProvider {
 
   /** A listener of this namespace has an entry in the rendezvous directory: no entry, no listener. */
   mayHaveListener(name: string): boolean {
-    return entryExists(entryPath(name, this.netns));
+    return this.queue().entryLive(entryPath(name, this.netns));
   }
 
   connect(name: string, options: ConnectOptions, callback: ConnectCallback): ConnectRequest {
