@@ -390,10 +390,7 @@ int CompletionQueueCore::PollOnce(bool force) {
 void CompletionQueueCore::Dispatch(int count) {
   in_dispatch_ = true;
   stats.dispatches++;
-  {
-    DoorbellBatch batch;  // the replies this batch of completions causes ring each peer once
-    dispatch_(count);
-  }
+  dispatch_(count);
   in_dispatch_ = false;
 }
 

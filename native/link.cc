@@ -94,7 +94,6 @@ Link::Link(uv_loop_t* loop, CompletionQueueCore* cq, LinkHost* host, int fd, con
 }
 
 Link::~Link() {
-  DoorbellBatch::Forget(&port_);
   // Normally dead by now (Die closed the handles); never leave libuv a pointer to freed memory.
   if (poll_) {
     poll_->data = nullptr;
@@ -152,7 +151,6 @@ void Link::OnReadable(uv_poll_t* handle, int status, int events) {
   auto* self = static_cast<Link*>(handle->data);
   if (!self) return;
   std::shared_ptr<Link> keep = self->shared_from_this();  // handlers may drop the last reference
-  DoorbellBatch batch;  // what the handlers' JavaScript sends rings the peers once, at the end
   if (status < 0) {
     self->Die(BreakReason::kPeerGone);
     return;

@@ -3,9 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
-#include <vector>
 #include <cerrno>
 #include <cstring>
 
@@ -34,50 +32,6 @@ void LinkPort::RingIfSleeping() {
     // which still leaves the peer readable, so the wake-up is not lost.
     ssize_t ignored = write(peer_doorbell_fd, &one, sizeof one);
     (void)ignored;
-  }
-}
-
-namespace {
-// Per thread: each worker thread runs its own event loop and its own links.
-thread_local int batch_depth = 0;
-thread_local std::vector<LinkPort*>* batch_ports = nullptr;
-}  // namespace
-
-DoorbellBatch::DoorbellBatch() {
-  if (batch_depth++ == 0 && !batch_ports) batch_ports = new std::vector<LinkPort*>();
-}
-
-DoorbellBatch::~DoorbellBatch() {
-  if (--batch_depth > 0) return;
-  // Rung in order; ringing runs no callback, so the list cannot change meanwhile.
-  for (LinkPort* port : *batch_ports) {
-    port->ring_pending = false;
-    port->RingIfSleeping();
-  }
-  batch_ports->clear();
-}
-
-bool DoorbellBatch::active() { return batch_depth > 0; }
-
-void DoorbellBatch::Defer(LinkPort* port) {
-  if (port->ring_pending) return;
-  port->ring_pending = true;
-  batch_ports->push_back(port);
-}
-
-void DoorbellBatch::Forget(LinkPort* port) {
-  if (!port->ring_pending || !batch_ports) return;
-  port->ring_pending = false;
-  for (LinkPort*& p : *batch_ports)
-    if (p == port) p = nullptr;
-  batch_ports->erase(std::remove(batch_ports->begin(), batch_ports->end(), nullptr), batch_ports->end());
-}
-
-void LinkPort::Wake() {
-  if (DoorbellBatch::active()) {
-    DoorbellBatch::Defer(this);
-  } else {
-    RingIfSleeping();
   }
 }
 
@@ -212,10 +166,9 @@ void ShmVi::Publish(uint32_t length, uint32_t imm) {
   h->comp_tail.value.store(sent_, std::memory_order_release);
   port_->Hint(peer_id_);
   // Publish, fence, then look at the peer's sleeping flag (the receiver does: mark asleep, fence,
-  // re-check the queue). One of the two always sees the other's store, so no wake-up is lost;
-  // looking later (at the end of a batch) only wakes the peer later.
+  // re-check the queue). One of the two always sees the other's store, so no wake-up is lost.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  port_->Wake();
+  port_->RingIfSleeping();
 }
 
 SendStatus ShmVi::Send(const uint8_t* data, uint32_t length, uint32_t imm) {

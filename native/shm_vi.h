@@ -43,26 +43,6 @@ struct LinkPort {
   void Hint(uint32_t peer_id);
   // Rings the peer's doorbell if it said it is going to sleep. Call after a fence.
   void RingIfSleeping();
-  // After a publish: rings now, or at the end of the current DoorbellBatch.
-  void Wake();
-  bool ring_pending = false;  // in the current batch's list
-};
-
-// While one is alive (on this thread), doorbells are rung once, when the outermost one ends,
-// instead of on every publish: the packets a callback sends (a connection's WAKEUP, then its
-// first data and FIN, written by the 'connect' handler) cost the peer one wake-up, not several.
-// Native callbacks that run JavaScript hold one, so everything the JavaScript sends, including
-// from its nextTick and promise queues, is covered; sends from anywhere else ring at once.
-class DoorbellBatch {
- public:
-  DoorbellBatch();
-  ~DoorbellBatch();
-  DoorbellBatch(const DoorbellBatch&) = delete;
-  DoorbellBatch& operator=(const DoorbellBatch&) = delete;
-  static bool active();
-  static void Defer(LinkPort* port);
-  // A port that goes away before the batch ends is dropped from it.
-  static void Forget(LinkPort* port);
 };
 
 class ShmVi {
