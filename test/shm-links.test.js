@@ -40,8 +40,10 @@ describe('shm links: one per pair of processes, shared by all their connections'
     expect(more.transports).to.deep.equal({ shm: 20 });
     expect(back.transports).to.deep.equal({ shm: 20 });
     const [a2, b2] = await Promise.all([a.call('stats'), b.call('stats')]);
-    expect(a2.fds, 'fds of a').to.equal(a1.fds);
-    expect(b2.fds, 'fds of b').to.equal(b1.fds);
+    // A second link would cost each side two fds. Node's runtime may open one of its own lazily
+    // (seen on Node 22), so one more is tolerated, as in the shm provider's 10,000-VI test.
+    expect(a2.fds, 'fds of a').to.be.at.most(a1.fds + 1);
+    expect(b2.fds, 'fds of b').to.be.at.most(b1.fds + 1);
     expect(a2.links, 'links of a').to.have.length(1);
     expect(b2.links, 'links of b').to.have.length(1);
     expect(a2.links[0].pid).to.equal(b.child.pid);
@@ -75,7 +77,7 @@ describe('shm links: one per pair of processes, shared by all their connections'
     await client.call('open', { port, count: 1 });
     const reused = await client.call('stats');
     expect(reused.links).to.have.length(1);
-    expect(reused.fds).to.equal(open.fds);
+    expect(reused.fds).to.be.at.most(open.fds + 1); // a new link would be two more (see above)
     await client.call('closeAll');
     // Then both sides let it go and give its fds back: the link's socket and the peer's doorbell
     // (the completion queue's own eventfd stays).
