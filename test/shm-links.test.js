@@ -82,7 +82,8 @@ describe('shm links: one per pair of processes, shared by all their connections'
     await client.call('closeAll');
     // Then both sides let it go and give its fds back: the link's socket and the peer's doorbell
     // (the completion queue's own eventfd stays).
-    expect(open.fds - base.fds).to.be.at.most(3);
+    // The link's socket and doorbell, the completion queue's eventfd, and maybe one of the runtime's.
+    expect(open.fds - base.fds).to.be.at.most(4);
     const gone = await until(() => client.call('stats'), (s) => s.links.length === 0 && s.fds <= open.fds - 2);
     expect(gone.links).to.have.length(0);
     expect(gone.fds).to.be.at.most(open.fds - 1); // both back, give or take one the runtime opened lazily
