@@ -30,16 +30,6 @@ size_t LinkRegistry::RegionSize() {
   return size;
 }
 
-static std::string DirOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
-static std::string BaseOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 struct LinkRegistry::Pending {
   LinkRegistry* owner;
   int fd;

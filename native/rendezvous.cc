@@ -196,9 +196,14 @@ bool SocketOwnerAlive(const std::string& name) {
   return ProcessSocketName(pid) == name;
 }
 
-static std::string DirOf(const std::string& path) {
+std::string DirOf(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+std::string BaseOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 static bool ValidTarget(const std::string& target) {

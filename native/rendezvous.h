@@ -64,6 +64,9 @@ int RegisterEntry(const std::string& entry_path, const std::string& target);
 // The process socket an entry points to (its file name). -ENOENT when there is no entry,
 // -ECONNREFUSED when it is not a via-net entry.
 int ResolveEntry(const std::string& entry_path, std::string* target);
+// The directory and the file name of a path.
+std::string DirOf(const std::string& path);
+std::string BaseOf(const std::string& path);
 // The name of this process's socket, `p-<pid>-<start time>`: unique across pid reuse.
 std::string ProcessSocketName(pid_t pid);
 // True unless the process socket `name` certainly belongs to a process that is gone (its pid is
