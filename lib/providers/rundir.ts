@@ -12,11 +12,24 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+/**
+ * The base directory, from the environment as it is now. Every connect() looks it up, so the
+ * answer is kept per value of the variables it depends on: os.tmpdir() alone costs six system
+ * calls (node's safe getenv checks credentials each time), and reading process.env costs none.
+ */
 export function baseDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.VIA_NET_RUNDIR) return env.VIA_NET_RUNDIR;
-  if (env.XDG_RUNTIME_DIR) return path.join(env.XDG_RUNTIME_DIR, 'via-net');
-  return path.join(os.tmpdir(), `via-net-${process.getuid ? process.getuid() : 0}`);
+  const xdg = env.XDG_RUNTIME_DIR;
+  if (xdg) return xdg === lastXdg.key ? lastXdg.dir : (lastXdg = { key: xdg, dir: path.join(xdg, 'via-net') }).dir;
+  const tmpKey = `${env.TMPDIR}\0${env.TMP}\0${env.TEMP}`;
+  const uid = process.getuid ? process.getuid() : 0;
+  if (tmpKey !== lastTmp.key || uid !== lastTmp.uid) {
+    lastTmp = { key: tmpKey, uid, dir: path.join(os.tmpdir(), `via-net-${uid}`) };
+  }
+  return lastTmp.dir;
 }
+let lastXdg = { key: '', dir: '' };
+let lastTmp = { key: '', uid: -1, dir: '' };
 
 /** File name for a rendezvous name: readable for TCP ports, hashed for anything else. */
 export function entryName(name: string): string {
@@ -26,8 +39,18 @@ export function entryName(name: string): string {
 }
 
 export function entryPath(name: string, netns: number, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(baseDir(env), `ns-${netns}`, entryName(name));
+  const base = baseDir(env);
+  // A client asks for the same few names over and over (twice per connect()).
+  const key = `${base}\0${netns}\0${name}`;
+  let file = entryPaths.get(key);
+  if (file === undefined) {
+    if (entryPaths.size >= 256) entryPaths.clear();
+    file = path.join(base, `ns-${netns}`, entryName(name));
+    entryPaths.set(key, file);
+  }
+  return file;
 }
+const entryPaths = new Map<string, string>();
 
 function codedError(code: string, message: string): Error & { code: string } {
   return Object.assign(new Error(message), { code });

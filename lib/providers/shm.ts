@@ -198,7 +198,7 @@ export class ShmProvider implements ViProvider {
   private arena = Buffer.allocUnsafeSlow(ARENA_SIZE);
   private readonly vis = new Map<number, ShmVi>();
   private readonly netns: number;
-  private readonly pollModeCounts = new Map<string, number>();
+  private readonly pollModeCounts = new Map<number, number>();
   private cqMode = -1;
   private cqSpin = -1;
 
@@ -271,9 +271,12 @@ export class ShmProvider implements ViProvider {
     return n;
   }
 
-  /** Open VIs per (poll mode, spin budget): what the queue must serve, kept as VIs come and go. */
+  /**
+   * Open VIs per (poll mode, spin budget): what the queue must serve, kept as VIs come and go.
+   * The key packs both numbers (mode in the low 2 bits): this runs twice per connection.
+   */
   countPollMode(vi: ShmVi, delta: number): void {
-    const key = `${this.pollModes[vi.pollMode]}:${vi.spinMicros}`;
+    const key = this.pollModes[vi.pollMode] + vi.spinMicros * 4;
     const n = (this.pollModeCounts.get(key) ?? 0) + delta;
     if (n > 0) this.pollModeCounts.set(key, n);
     else this.pollModeCounts.delete(key);
@@ -288,9 +291,8 @@ export class ShmProvider implements ViProvider {
     let mode = 0;
     let spin = 0;
     for (const key of this.pollModeCounts.keys()) {
-      const [m, s] = key.split(':').map(Number);
-      mode = Math.max(mode, m);
-      spin = Math.max(spin, s);
+      mode = Math.max(mode, key & 3);
+      spin = Math.max(spin, key >>> 2);
     }
     if (this.pollModeCounts.size === 0) {
       mode = this.pollModes.adaptive;
