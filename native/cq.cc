@@ -291,8 +291,9 @@ bool CompletionQueueCore::HarvestVi(ViEntry* e, int* n, int* flags) {
     rec[2] = int32_t(length);
     rec[3] = int32_t(imm);
     rec[4] = int32_t(arena_pos_);
-    size_t aligned = (size_t(length) + 7) & ~size_t(7);
-    arena_pos_ = std::min(arena_size_, arena_pos_ + aligned);
+    // Packed back to back, unaligned: a VI's consecutive payloads then form one contiguous
+    // range, which JS delivers as one Buffer view without copying.
+    arena_pos_ += length;
     vi->Consume(length);
     ++*n;
     return true;

@@ -242,7 +242,11 @@ export class ShmProvider implements ViProvider {
         arenaEnd = offset + length;
         const data = arena.subarray(offset, offset + length);
         const imm = meta[base + 3] >>> 0;
-        if (vi?.handler) vi.handler.onRecv(data, imm);
+        // The native side harvests each VI's completions back to back: another of this VI's
+        // right behind means the engine can deliver them as one chunk (one 'data' event).
+        const next = base + c.metaFields;
+        const more = i + 1 < count && meta[next] === meta[base] && meta[next + 1] === c.kindRecv;
+        if (vi?.handler) vi.handler.onRecv(data, imm, more);
         else vi?.holdEarly({ data, imm });
       } else if (kind === c.kindError && vi && !vi.isClosed) {
         const reason = this.reasons[meta[base + 2]] ?? this.reasons[c.reason.corrupt];

@@ -50,8 +50,13 @@ export interface ViHandler {
    * A receive descriptor completed. `data` holds the payload (possibly empty) and is owned by
    * the handler from now on: the provider never writes to it again. The descriptor is consumed;
    * the handler re-posts descriptors with `postRecv` when it wants to return them.
+   *
+   * `more` is true when the provider is about to call onRecv again for this VI, within the same
+   * dispatch (completions it harvested together): the handler may leave the work that follows a
+   * batch (delivering to the reader, sending ACKs) until the call without it. A provider that
+   * cannot tell leaves it out, and each completion is then a batch of its own.
    */
-  onRecv(data: Buffer, imm: number): void;
+  onRecv(data: Buffer, imm: number, more?: boolean): void;
   /**
    * The oldest outstanding asynchronous send completed, so its source buffer may be reused.
    * Only called for sends whose `postSend` returned false. Sends complete in posting order.

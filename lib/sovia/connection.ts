@@ -163,7 +163,7 @@ export class SoviaConnection implements SoviaConnectionApi {
     this.controlBuf.writeUInt32LE(this.credits.ackSlots, 4);
 
     const handler: ViHandler = {
-      onRecv: (data, imm) => this.onRecv(data, imm),
+      onRecv: (data, imm, more) => this.onRecv(data, imm, more === true),
       onSendComplete: () => this.onSendComplete(),
       onBroken: (err) => this.onBroken(err),
     };
@@ -343,7 +343,8 @@ export class SoviaConnection implements SoviaConnectionApi {
 
   // ---------------------------------------------------------------- VI events
 
-  private onRecv(data: Buffer, imm: number): void {
+  /** One completion; `more` says another of this VI's follows in the same dispatch (ViHandler). */
+  private onRecv(data: Buffer, imm: number, more: boolean): void {
     if (this.closed) return;
     const type = immediateType(imm);
     const value = immediateValue(imm);
@@ -428,7 +429,9 @@ export class SoviaConnection implements SoviaConnectionApi {
         this.protocolError(`unknown packet type ${type}`);
         return;
     }
-    this.pump();
+    // The rest of the batch is on its way: one pump after it delivers the payloads as one chunk
+    // (contiguous in the provider's memory, so without a copy) and decides ACKs once.
+    if (!more) this.pump();
   }
 
   private onSendComplete(): void {
