@@ -223,6 +223,16 @@ describe('SOVIA over the shm provider (two processes)', function () {
     await transfer({ from: procs.server, to: procs.client }, 'idle99', { total: 256 * KB + 5, back: 3 * KB, seed: 42 });
   });
 
+  it('hands the reader packets that arrived together as one chunk, intact', async () => {
+    const ends = await processes();
+    await connect(ends, ['a'], {});
+    // The server's loop is held while the client fills the window with 32 single-packet writes:
+    // when it returns, one harvest finds them all.
+    await ends.server.call('stall', { ms: 300 });
+    const { atTo } = await transfer({ from: ends.client, to: ends.server }, 'a', { total: MB, sizes: 32 * KB });
+    expect(atTo.recvChunks, 'reader calls for 32 packets').to.be.at.most(8);
+  });
+
   it('carries 50 concurrent connections both ways on one completion queue, each intact', async () => {
     const procs = await processes();
     const labels = Array.from({ length: 50 }, (_, i) => `c${i}`);

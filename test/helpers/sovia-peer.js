@@ -110,6 +110,7 @@ function main() {
       this.params = params;
       this.recvHash = crypto.createHash('sha256');
       this.recvBytes = 0;
+      this.recvChunks = 0;
       this.established = false;
       this.ended = false;
       this.closed = false;
@@ -154,6 +155,7 @@ function main() {
     onData(chunk) {
       this.recvHash.update(chunk);
       this.recvBytes += chunk.length;
+      this.recvChunks++;
       if (this.recvWaiters.length) {
         this.recvWaiters = this.recvWaiters.filter(([bytes, resolve]) => (this.recvBytes >= bytes ? (resolve(), false) : true));
       }
@@ -179,6 +181,7 @@ function main() {
         label: this.label,
         recvBytes: this.recvBytes,
         recvHash: this.recvHash.copy().digest('hex'),
+        recvChunks: this.recvChunks,
         established: this.established,
         ended: this.ended,
         closed: this.closed,
@@ -368,6 +371,14 @@ function main() {
     lagStop() {
       this.histogram.disable();
       return { maxMs: this.histogram.max / 1e6, p99Ms: this.histogram.percentile(99) / 1e6, meanMs: this.histogram.mean / 1e6 };
+    },
+    /** Reply, then keep the event loop busy for `ms`: whatever arrives meanwhile piles up unread. */
+    stall({ ms }) {
+      setImmediate(() => {
+        const until = Date.now() + ms;
+        while (Date.now() < until);
+      });
+      return {};
     },
     rss() {
       return { rss: process.memoryUsage().rss, at: now() };
