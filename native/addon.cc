@@ -191,6 +191,8 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
     if (!core_) return o;
     o.Set("wakeups", Napi::Number::New(info.Env(), double(core_->stats.wakeups)));
     o.Set("sleeps", Napi::Number::New(info.Env(), double(core_->stats.sleeps)));
+    o.Set("spinNs", Napi::Number::New(info.Env(), double(core_->stats.spin_ns)));
+    o.Set("spinBudgetNs", Napi::Number::New(info.Env(), double(core_->spin_budget_ns())));
     o.Set("completions", Napi::Number::New(info.Env(), double(core_->stats.completions)));
     o.Set("dispatches", Napi::Number::New(info.Env(), double(core_->stats.dispatches)));
     o.Set("trimmedBytes", Napi::Number::New(info.Env(), double(core_->stats.trimmed_bytes)));

@@ -159,6 +159,7 @@ void CompletionQueueCore::SetArena(uint8_t* data, size_t size) {
 void CompletionQueueCore::SetPollMode(PollMode mode, uint32_t spin_micros) {
   mode_ = mode;
   spin_ns_ = uint64_t(spin_micros) * 1000;
+  spin_cur_ns_ = spin_ns_;
   UpdateIdle();
 }
 
@@ -245,6 +246,10 @@ void CompletionQueueCore::OnDoorbell(uv_poll_t* handle, int, int) {
   ssize_t ignored = read(self->doorbell_fd_, &count, sizeof count);  // reset the eventfd
   (void)ignored;
   self->stats.wakeups++;
+  if (self->asleep_since_ != 0) {
+    self->AdaptSpin(NowNs() - self->asleep_since_);
+    self->asleep_since_ = 0;
+  }
   self->Drive();
 }
 
@@ -253,6 +258,23 @@ void CompletionQueueCore::OnIdle(uv_idle_t* handle) {
   self->kick_pending_ = false;
   self->UpdateIdle();
   self->Drive();
+}
+
+// Halt-polling's rule (as KVM tunes halt_poll_ns): a doorbell that came soon after going to sleep
+// would have been caught by spinning, so spin longer next time; one that came much later means
+// the peer is thinking, not answering, and spinning only burns CPU, so spin less. "Soon" allows
+// twice the budget: when both ends sleep, each one's wait includes the other's wake-up, and a
+// stricter rule would leave a ping-pong stuck paying two wake-ups per round trip. Request/response
+// with think time thus stops paying for a spin that never succeeds, and a ping-pong that fell
+// asleep gets its full budget back after a few doorbells.
+void CompletionQueueCore::AdaptSpin(uint64_t slept_ns) {
+  if (mode_ != PollMode::kAdaptive) return;
+  constexpr uint64_t kGrowFrom = 5000;  // the first step up from zero, in ns
+  if (slept_ns <= 2 * spin_ns_) {
+    spin_cur_ns_ = spin_cur_ns_ == 0 ? std::min(spin_ns_, kGrowFrom) : std::min(spin_ns_, spin_cur_ns_ * 2);
+  } else if (slept_ns > 4 * spin_ns_) {
+    spin_cur_ns_ = spin_cur_ns_ < 2 * kGrowFrom ? 0 : spin_cur_ns_ / 2;
+  }
 }
 
 void CompletionQueueCore::SetAllSleeping(bool sleeping) {
@@ -399,7 +421,7 @@ void CompletionQueueCore::Drive() {
   if (closed_ || in_dispatch_) return;
   // While we poll, peers need not ring us.
   SetAllSleeping(false);
-  uint64_t budget = mode_ == PollMode::kEvent ? 0 : spin_ns_;
+  uint64_t budget = mode_ == PollMode::kEvent ? 0 : mode_ == PollMode::kAdaptive ? spin_cur_ns_ : spin_ns_;
   uint64_t last_activity = NowNs();
   // Adaptive mode spins only after real traffic: a drive that finds nothing (a kick for a new
   // VI, a spurious doorbell) goes back to sleep at once instead of holding the loop.
@@ -431,6 +453,8 @@ void CompletionQueueCore::Drive() {
     if (mode_ != PollMode::kBusy && LoopHasWork(loop_, NowNs(), &next_fd_check)) break;
     CpuRelax();
   }
+  // What the spin since the last completion cost (it found nothing, or we would still be here).
+  if (active && budget != 0) stats.spin_ns += NowNs() - last_activity;
   if (mode_ == PollMode::kBusy && HasLiveVis()) return;  // the idle handle brings us back next turn
   // Go to sleep without losing a wake-up: mark asleep, fence, re-check, and only then return to
   // libuv, which blocks on the doorbell eventfd.
@@ -444,6 +468,7 @@ void CompletionQueueCore::Drive() {
     return;
   }
   stats.sleeps++;
+  asleep_since_ = NowNs();
 }
 
 void CompletionQueueCore::Close() {

@@ -117,7 +117,11 @@ class CompletionQueueCore {
     uint64_t completions = 0;  // completions delivered
     uint64_t dispatches = 0;   // JS dispatch calls
     uint64_t trimmed_bytes = 0;  // slot memory given back by idle trims
+    uint64_t spin_ns = 0;        // time spent polling with nothing found (adaptive and busy)
   } stats;
+
+  // The adaptive spin budget right now, in ns (at most the configured one).
+  uint64_t spin_budget_ns() const { return spin_cur_ns_; }
 
  private:
   static void OnDoorbell(uv_poll_t* handle, int status, int events);
@@ -133,6 +137,8 @@ class CompletionQueueCore {
   void Reported(ViEntry* e);
   bool ArenaFull() const;
   void SetAllSleeping(bool sleeping);
+  // Adaptive mode: after a sleep of `slept_ns` ended by a doorbell, tune the spin budget.
+  void AdaptSpin(uint64_t slept_ns);
   void Dispatch(int count);
   void UpdateRefs();
   void UpdateIdle();
@@ -152,7 +158,9 @@ class CompletionQueueCore {
   size_t arena_size_ = 0;
   size_t arena_pos_ = 0;
   PollMode mode_ = PollMode::kAdaptive;
-  uint64_t spin_ns_ = 50000;
+  uint64_t spin_ns_ = 50000;      // the configured budget: the most adaptive mode spins
+  uint64_t spin_cur_ns_ = 50000;  // what it spins now (AdaptSpin)
+  uint64_t asleep_since_ = 0;     // when the queue last went to sleep (0: awake)
   std::unordered_map<uint32_t, std::shared_ptr<ViEntry>> vis_;
   std::set<Link*> links_;
   std::deque<uint32_t> ready_;  // VIs to harvest, in order (ids; a closed one is skipped)

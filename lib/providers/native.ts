@@ -72,6 +72,10 @@ export interface LinkInfo {
 export interface CompletionQueueStats {
   wakeups: number;
   sleeps: number;
+  /** Time spent polling and finding nothing, in adaptive and busy mode (ns). */
+  spinNs: number;
+  /** Adaptive mode's spin budget now (ns): it shrinks while peers think, grows while they answer fast. */
+  spinBudgetNs: number;
   completions: number;
   dispatches: number;
   /** Slot memory idle VIs gave back (bytes). */
