@@ -407,7 +407,7 @@ function streamLoop(sock, size, count) {
   return streamUntilAck(sock, msg, count).then((t1) => t1 - t0);
 }
 
-/** A promise that rejects when `sock` closes or errs (before `release()`): a trial must fail, not hang. */
+/** A promise that rejects when `sock` closes (an error closes it too) before `release()`: a trial must fail, not hang. */
 function whileOpen(sock, failure) {
   let onClose;
   const broken = new Promise((_, reject) => {
