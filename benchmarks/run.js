@@ -2,8 +2,9 @@
 'use strict';
 /**
  * `npm run bench`: NetPIPE-style comparison of node:net and via-net (ETHOM paper, the SOVIA paper §3.2).
- * Latency (half ping-pong round trip), streaming bandwidth, 64 B message rate, connect cost and
- * CPU per GB, for every transport in benchmarks/transports/, each as a median over interleaved
+ * Latency (half ping-pong round trip), streaming bandwidth, 64 B message rate, connect cost, CPU
+ * per GB, a new connection's cold and warm streams and request/response with server think time,
+ * for every transport in benchmarks/transports/, each as a median over interleaved
  * trials and as a ratio to node:net TCP measured in the same run; then the memory (RSS) and file
  * descriptors an idle connection costs each side, and whether both return to their baseline. Writes
  * bench-results/<timestamp>.json (schema: benchmarks/SCHEMA.md) and two SVG plots next to it.
@@ -17,6 +18,7 @@ const { Runner } = require('./lib/runner');
 const { workerExecArgv } = require('./lib/worker-pair');
 const { Progress } = require('./lib/progress');
 const { resultsFor, keyFigures, formatSummary, plots } = require('./lib/report');
+const { formatSize } = require('./lib/sizes');
 
 const ROOT = path.resolve(__dirname, '..');
 const SCHEMA_ID = 'via-net-bench/1';
@@ -66,10 +68,18 @@ async function main(argv) {
   const env = Object.entries(viaNetEnvironment());
   if (env.length) progress.log(`note: workers inherit ${env.map(([k, v]) => `${k}=${v}`).join(' ')}, which override SOVIA presets`);
   progress.log(`via-net bench: ${chosen.length} transports, ${opts.sizes.length} sizes, ${opts.trials} trials, about ${opts.budgetSeconds} s`
+    + ` plus cold/warm streams of ${formatSize(opts.coldBytes)} + ${formatSize(opts.warmBytes)} per transport and trial`
     + `${opts.idleConnections ? `, then ${opts.idleConnections} idle connections per transport` : ''}`);
 
   const runner = new Runner({
-    transports: chosen, sizes: opts.sizes, trials: opts.trials, budgetSeconds: opts.budgetSeconds, idleConnections: opts.idleConnections, progress,
+    transports: chosen,
+    sizes: opts.sizes,
+    trials: opts.trials,
+    budgetSeconds: opts.budgetSeconds,
+    idleConnections: opts.idleConnections,
+    stream: { coldBytes: opts.coldBytes, warmBytes: opts.warmBytes },
+    thinkUs: opts.thinkUs,
+    progress,
   });
   const raw = await runner.run();
   const finished = new Date();
@@ -86,6 +96,9 @@ async function main(argv) {
       trials: opts.trials,
       budgetSeconds: opts.budgetSeconds,
       idleConnections: opts.idleConnections,
+      coldStreamBytes: opts.coldBytes,
+      warmStreamBytes: opts.warmBytes,
+      thinkUs: opts.thinkUs,
       sizes: opts.sizes,
       requestedSizes: opts.requestedSizes,
       transports: opts.transports,

@@ -2,8 +2,10 @@
 /**
  * End-to-end: `node benchmarks/run.js --quick --transports net-tcp,net-unix --sizes 1,1024,65536
  * --idle-conns 40` completes, its JSON validates against benchmarks/SCHEMA.md, the derived figures
- * and ratios follow from the raw samples, the idle-connection test yields sane per-connection
- * figures and a return to baseline, and the SVG plots are well-formed with one path per transport.
+ * and ratios follow from the raw samples, the cold/warm streams moved exactly --quick's bytes and
+ * the think-time test took at least its think time per call, the idle-connection test yields sane
+ * per-connection figures and a return to baseline, and the SVG plots are well-formed with one
+ * path per transport.
  * The idle test is also run directly over via-net's shm (when built) and into EMFILE.
  * No speed is asserted: the machine is shared.
  */
@@ -83,8 +85,12 @@ describe('bench: npm run bench --quick, end to end', function () {
         ...report.options.sizes.map((size) => ['bandwidth', size]),
         ['rate', 64],
         ['connect', 1],
+        ['coldStream', 65536],
+        ['warmStream', 65536],
+        ...[50, 200, 1000].map((w) => ['think', 64, w]),
       ];
-      const got = report.measurements.filter((m) => m.transport === transport).map((m) => [m.test, m.size]);
+      const got = report.measurements.filter((m) => m.transport === transport)
+        .map((m) => (m.workUs === undefined ? [m.test, m.size] : [m.test, m.size, m.workUs]));
       expect(got).to.have.deep.members(want);
       for (const m of report.measurements.filter((x) => x.transport === transport)) {
         expect(m.samples.map((s) => s.trial), `${transport} ${m.test} ${m.size}`).to.deep.equal([0, 1, 2]);
@@ -103,14 +109,49 @@ describe('bench: npm run bench --quick, end to end', function () {
       }
       expect(r.rate.messagesPerSec).to.be.closeTo(median(samples('rate', 64).map((s) => (s.count * 1e9) / s.elapsedNs)), 1e-9 * r.rate.messagesPerSec);
       expect(r.connect.us).to.be.closeTo(median(samples('connect', 1).map((s) => s.elapsedNs / s.count / 1000)), 1e-9 * r.connect.us);
+      for (const phase of ['coldStream', 'warmStream']) {
+        const bps = median(samples(phase, 65536).map((s) => (65536 * s.count * 1e9) / s.elapsedNs));
+        expect(r[phase].bytesPerSec, `${r.transport} ${phase}`).to.be.closeTo(bps, 1e-9 * bps);
+      }
+      for (const t of r.think) {
+        const think = report.measurements.find((m) => m.transport === r.transport && m.test === 'think' && m.workUs === t.workUs).samples;
+        expect(t.us).to.be.closeTo(median(think.map((s) => s.elapsedNs / s.count / 1000)), 1e-9 * t.us);
+      }
       expect(r.fit, `${r.transport} fit`).to.not.equal(null);
       expect(r.fit.points).to.equal(report.options.sizes.length);
     }
   });
 
+  it('streams exactly the --quick sizes, cold on a new connection then warm, and thinks at least W per call', () => {
+    expect([report.options.coldStreamBytes, report.options.warmStreamBytes]).to.deep.equal([64 * 1024 ** 2, 256 * 1024 ** 2]);
+    expect(report.options.thinkUs).to.deep.equal([50, 200, 1000]);
+    for (const r of report.results) {
+      const t = r.transport;
+      expect([r.coldStream.bytes, r.warmStream.bytes], t).to.deep.equal([64 * 1024 ** 2, 256 * 1024 ** 2]);
+      for (const phase of ['coldStream', 'warmStream']) {
+        const m = report.measurements.find((x) => x.transport === t && x.test === phase);
+        for (const s of m.samples) {
+          expect(65536 * s.count, `${t} ${phase}`).to.equal(r[phase].bytes);
+          expect(s.elapsedNs, `${t} ${phase}`).to.be.above(0);
+        }
+        expect(r[phase].bytesPerSec, `${t} ${phase}`).to.be.above(0);
+        expect(r[phase].cpuSecondsPerGB.total, `${t} ${phase}`).to.be.above(0);
+      }
+      expect(r.think.map((x) => x.workUs), t).to.deep.equal([50, 200, 1000]);
+      for (const x of r.think) {
+        // The server's busy work is in every call, and it is CPU: both bound the figures from below.
+        expect(x.us, `${t} W=${x.workUs}`).to.be.at.least(x.workUs);
+        expect(x.cpuUsPerCall.server, `${t} W=${x.workUs}`).to.be.at.least(0.9 * x.workUs);
+        expect(x.cpuUsPerCall.client, `${t} W=${x.workUs}`).to.be.above(0);
+        expect(x.cpuUsPerCall.total, `${t} W=${x.workUs}`).to.be.at.least(x.cpuUsPerCall.server);
+      }
+    }
+  });
+
   it('gives every ratio as the value divided by the net-tcp value of the same run', () => {
     expect(report.keyFigures.map((f) => f.id)).to.deep.equal(['latency4', 'latency64K', 'bandwidth64K', 'rate64', 'connect', 'cpuPerGB',
-      'rssPerConnClient', 'rssPerConnServer', 'fdsPerConnClient', 'fdsPerConnServer']);
+      'coldStream', 'warmStream', 'rssPerConnClient', 'rssPerConnServer', 'fdsPerConnClient', 'fdsPerConnServer',
+      'think50', 'thinkCpu50', 'think200', 'thinkCpu200', 'think1000', 'thinkCpu1000']);
     for (const f of report.keyFigures) {
       const base = f.values.find((v) => v.transport === 'net-tcp');
       expect(f.values.map((v) => v.transport)).to.deep.equal(TRANSPORTS);
@@ -130,6 +171,25 @@ describe('bench: npm run bench --quick, end to end', function () {
     expect(fig('latency4')).to.equal(tcp.latency.find((p) => p.size === 4).us);
     expect(fig('bandwidth64K')).to.equal(tcp.bandwidth.find((p) => p.size === 65536).bytesPerSec);
     expect(fig('cpuPerGB')).to.equal(tcp.bandwidth.find((p) => p.size === 65536).cpuSecondsPerGB.total);
+    expect(fig('coldStream')).to.equal(tcp.coldStream.bytesPerSec);
+    expect(fig('warmStream')).to.equal(tcp.warmStream.bytesPerSec);
+    expect(fig('think200')).to.equal(tcp.think.find((t) => t.workUs === 200).us);
+    expect(fig('thinkCpu200')).to.equal(tcp.think.find((t) => t.workUs === 200).cpuUsPerCall.total);
+  });
+
+  it('prints the cold and warm stream columns, their sizes, and the think-time table', () => {
+    const text = formatSummary(report);
+    expect(text).to.include("cold stream: a new connection's first 64 MB (64 KB writes)");
+    expect(text).to.include('warm stream: the next 256 MB on that connection');
+    expect(text).to.match(/^transport .*cold stream\s+warm stream$/m);
+    const all = text.split('\n');
+    const at = all.findIndex((l) => /^transport\s+W=50 µs: call/.test(l));
+    expect(at, text).to.be.above(0);
+    for (const t of TRANSPORTS) {
+      expect(text, t).to.match(new RegExp(`^${t} .*[MG]B/s ×[\\d.]+\\s+[\\d.]+ [MG]B/s ×[\\d.]+$`, 'm'));
+      const row = all.slice(at + 2, at + 2 + TRANSPORTS.length).find((l) => l.startsWith(`${t} `));
+      expect(row, t).to.match(/^\S+(\s+[\d.]+ (µs|ms) ×[\d.]+){6}$/);
+    }
   });
 
   it('opened every idle connection on both transports, one fd or more each, and came back to baseline', () => {

@@ -2,7 +2,8 @@
 /**
  * The runner against transports that misbehave: one that cannot start, one that corrupts data,
  * one whose server dies mid-run. Each must be reported with its reason while the healthy
- * baseline is still measured; none may hang the run.
+ * baseline is still measured; none may hang the run. And a stream whose byte count does not add
+ * up fails its trial.
  */
 const { expect } = require('chai');
 const fs = require('node:fs');
@@ -48,9 +49,54 @@ describe('bench: transports that fail', function () {
           expect(r.cpu[side].user + r.cpu[side].system, `${test} ${side} cpu`).to.be.above(0);
         }
       }
+      for (const workUs of [50, 1000]) {
+        const r = await pair.trial('think', 64, 10, 20000, { workUs });
+        // Ten calls take at least ten times the server's work, which is CPU on the server.
+        expect(r.elapsedNs, `think ${workUs}`).to.be.at.least(10 * workUs * 1000);
+        expect(r.cpu.server.user + r.cpu.server.system, `think ${workUs} server cpu`).to.be.at.least(10 * workUs * 0.9);
+      }
       await pair.close();
       await pair.open(false);
       const c = await pair.trial('connect', 1, 5, 20000);
+      expect(c.elapsedNs).to.be.above(0);
+      await pair.close();
+      // The stream test opens its own connection, inside the timed run.
+      await pair.open(false);
+      const s = await pair.trial('stream', 65536, 1, 20000, { phases: [16, 48] });
+      expect(s.phases.map((p) => p.count)).to.deep.equal([16, 48]);
+      for (const p of s.phases) {
+        expect(p.elapsedNs).to.be.above(0);
+        for (const side of ['client', 'server']) expect(p.cpu[side].user + p.cpu[side].system, `stream ${side} cpu`).to.be.above(0);
+      }
+      expect(s.elapsedNs).to.equal(s.phases[0].elapsedNs + s.phases[1].elapsedNs);
+      await pair.close();
+    } finally {
+      await pair.stop();
+    }
+  });
+
+  it('fails a stream trial whose bytes do not add up (EBENCH_CORRUPT), and the pair lives on', async () => {
+    // One byte too many in the third write of every client connection.
+    const extra = fakeTransport(dir, 'extra-byte', `
+      const a = netAdapter(net, { ${tcpWhere} });
+      return { ...a, connect: (address) => a.connect(address).then((sock) => {
+        const write = sock.write.bind(sock);
+        let n = 0;
+        sock.write = (chunk) => write(++n === 3 ? Buffer.concat([chunk, Buffer.alloc(1)]) : chunk);
+        return sock;
+      }) };`);
+    const pair = new WorkerPair(extra);
+    try {
+      await pair.start();
+      await pair.open(false);
+      let err = null;
+      await pair.trial('stream', 65536, 1, 20000, { phases: [4, 4] }).catch((e) => { err = e; });
+      expect(err, 'the trial must fail').to.not.equal(null);
+      expect(err.code).to.equal('EBENCH_CORRUPT');
+      expect(err.message).to.match(/phase 0 ended at byte 262145, not 262144/);
+      await pair.close();
+      await pair.open(false);
+      const c = await pair.trial('connect', 1, 3, 20000);
       expect(c.elapsedNs).to.be.above(0);
       await pair.close();
     } finally {
@@ -80,6 +126,7 @@ describe('bench: transports that fail', function () {
       sizes: [4, 65536],
       trials: 1,
       budgetSeconds: 4,
+      stream: { coldBytes: 1 << 20, warmBytes: 4 << 20 },
       progress: new Progress({ enabled: false }),
     });
     const t0 = Date.now();
@@ -97,7 +144,12 @@ describe('bench: transports that fail', function () {
     expect(status.unbuilt).to.include({ status: 'unavailable', reason: 'dist/index.js is missing' });
 
     const tests = raw.measurements.filter((m) => m.transport === 'net-tcp').map((m) => `${m.test}:${m.size}`);
-    expect(tests).to.have.members(['latency:4', 'latency:65536', 'bandwidth:4', 'bandwidth:65536', 'rate:64', 'connect:1']);
+    expect(tests).to.have.members(['latency:4', 'latency:65536', 'bandwidth:4', 'bandwidth:65536', 'rate:64', 'connect:1',
+      'coldStream:65536', 'warmStream:65536', 'think:64', 'think:64', 'think:64']);
+    const think = raw.measurements.filter((m) => m.transport === 'net-tcp' && m.test === 'think').map((m) => m.workUs);
+    expect(think).to.deep.equal([50, 200, 1000]);
+    const phase = (test) => raw.measurements.find((m) => m.transport === 'net-tcp' && m.test === test).samples[0];
+    expect([phase('coldStream').count, phase('warmStream').count]).to.deep.equal([16, 64]);
     expect(raw.measurements.filter((m) => m.transport !== 'net-tcp')).to.deep.equal([]);
   });
 });

@@ -4,11 +4,11 @@ const { expect } = require('chai');
 const { median, fitThroughputModel, modelBandwidth } = require('../benchmarks/lib/stats');
 const { netpipeSizes, quickSizes, parseSizes, formatSize } = require('../benchmarks/lib/sizes');
 const { parseArgs } = require('../benchmarks/lib/args');
-const { planCounts } = require('../benchmarks/lib/runner');
+const { planCounts, pointsFor } = require('../benchmarks/lib/runner');
 const { logLogChart } = require('../benchmarks/lib/svg-plot');
 const { parseXml, findAll } = require('../benchmarks/lib/xml-wellformed');
 const { validate } = require('../benchmarks/lib/json-schema-lite');
-const { keyFigures, formatSummary } = require('../benchmarks/lib/report');
+const { keyFigures, formatSummary, resultsFor } = require('../benchmarks/lib/report');
 const { idleResults } = require('../benchmarks/lib/idle');
 const { readStatus } = require('../benchmarks/transports/worker-core');
 
@@ -66,6 +66,7 @@ describe('bench: sizes and options', () => {
     expect(() => parseSizes('0')).to.throw().with.property('code', 'ERR_OUT_OF_RANGE');
     expect(formatSize(65539)).to.equal('64 KB+3');
     expect(formatSize(1048573)).to.equal('1 MB-3');
+    expect(formatSize(1024 ** 3)).to.equal('1 GB');
   });
 
   const known = ['net-tcp', 'net-unix', 'via-shm-busy'];
@@ -88,6 +89,17 @@ describe('bench: sizes and options', () => {
     expect(() => parseArgs(['--transports', 'carrier-pigeon'], known, '/r')).to.throw(/unknown transport carrier-pigeon/);
     expect(() => parseArgs(['--trials', '0'], known, '/r')).to.throw(/--trials/);
     expect(() => parseArgs(['--sizes'], known, '/r')).to.throw(/needs a value/);
+  });
+
+  it('streams 256 MB cold and 1 GB warm, 64 MB and 256 MB with --quick, and thinks 50, 200 and 1000 µs', () => {
+    const full = parseArgs([], known, '/r');
+    expect([full.coldBytes, full.warmBytes, full.thinkUs]).to.deep.equal([256 * 1024 ** 2, 1024 ** 3, [50, 200, 1000]]);
+    const q = parseArgs(['--quick'], known, '/r');
+    expect([q.coldBytes, q.warmBytes]).to.deep.equal([64 * 1024 ** 2, 256 * 1024 ** 2]);
+    // In 64 KB writes; the think-time test's requests are 64 B.
+    const points = pointsFor([4, 65536], { coldBytes: q.coldBytes, warmBytes: q.warmBytes }, q.thinkUs);
+    expect(points.stream).to.deep.equal([{ test: 'stream', size: 65536, phases: [1024, 4096] }]);
+    expect(points.think.map((p) => [p.size, p.workUs])).to.deep.equal([[64, 50], [64, 200], [64, 1000]]);
   });
 
   it('opens 2000 idle connections per transport by default, 500 with --quick, N with --idle-conns N (0: none)', () => {
@@ -137,6 +149,55 @@ describe('bench: key figures', () => {
     const bw = figs.find((f) => f.id === 'bandwidth64K').values;
     expect(bw[1]).to.deep.equal({ transport: 'x', value: null, ratio: null });
     expect(figs.find((f) => f.id === 'rate64').values[0]).to.deep.equal({ transport: 'net-tcp', value: null, ratio: null });
+  });
+});
+
+describe('bench: cold/warm streams and think time', () => {
+  const cpu = (c, s) => ({ client: { user: c, system: 0 }, server: { user: s, system: 0 } });
+  const sample = (trial, count, elapsedNs, c = 1000, s = 1000) => ({ trial, count, elapsedNs, cpu: cpu(c, s) });
+  const measurements = (transport, coldNs, warmNs, callUs) => [
+    { transport, test: 'coldStream', size: 65536, samples: [1, 2, 3].map((k) => sample(k - 1, 4096, coldNs * k)) },
+    { transport, test: 'warmStream', size: 65536, samples: [sample(0, 16384, warmNs)] },
+    // Out of order on purpose: results come sorted by W.
+    ...[1000, 50, 200].map((workUs) => ({
+      transport, test: 'think', size: 64, workUs, samples: [sample(0, 100, 100 * (workUs + callUs) * 1000, 100 * callUs, 100 * workUs)],
+    })),
+  ];
+
+  it('derives bytes/s and CPU per GB for each phase, µs and CPU µs per call for each W', () => {
+    const r = resultsFor('x', measurements('x', 0.25e9, 0.5e9, 20));
+    expect(r.coldStream).to.deep.include({ size: 65536, bytes: 256 * 1024 ** 2 });
+    expect(r.coldStream.bytesPerSec).to.be.closeTo(256 * 1024 ** 2 / 0.5, 1); // median of 0.25, 0.5, 0.75 s
+    expect(r.warmStream.bytesPerSec).to.be.closeTo(1024 ** 3 / 0.5, 1);
+    expect(r.warmStream.cpuSecondsPerGB.total).to.be.closeTo(0.002 / (1024 ** 3 / 1e9), 1e-12);
+    expect(r.think.map((t) => [t.workUs, t.size])).to.deep.equal([[50, 64], [200, 64], [1000, 64]]);
+    const t200 = r.think[1];
+    expect(t200.us).to.be.closeTo(220, 1e-9);
+    expect(t200.cpuUsPerCall).to.deep.equal({ client: 20, server: 200, total: 220 });
+    expect(resultsFor('y', []).coldStream).to.equal(null);
+    expect(resultsFor('y', []).think).to.deep.equal([]);
+  });
+
+  it('gives each a key figure with its ratio to the baseline, and prints them with a note of the sizes', () => {
+    const results = [resultsFor('net-tcp', measurements('net-tcp', 0.5e9, 1e9, 40)), resultsFor('via', measurements('via', 0.25e9, 0.25e9, 10))];
+    const figs = keyFigures(results, 'net-tcp');
+    const fig = (id) => figs.find((f) => f.id === id);
+    expect(fig('coldStream')).to.deep.include({ unit: 'bytes/s', lowerIsBetter: false });
+    expect(fig('coldStream').values[1].ratio).to.be.closeTo(2, 1e-12);
+    expect(fig('warmStream').values[1].ratio).to.be.closeTo(4, 1e-12);
+    expect(fig('think1000')).to.deep.include({ unit: 'us', lowerIsBetter: true });
+    expect(fig('think1000').values[1].ratio).to.be.closeTo(1010 / 1040, 1e-12);
+    expect(fig('thinkCpu50').values[1].ratio).to.be.closeTo(60 / 90, 1e-12);
+    const text = formatSummary({
+      startedAt: 't', host: { node: 'v20', cpus: 2 }, baseline: 'net-tcp', results, keyFigures: figs, transports: [], files: null,
+      options: { quick: true, trials: 1, idleConnections: 0, coldStreamBytes: 64 * 1024 ** 2, warmStreamBytes: 256 * 1024 ** 2, thinkUs: [50, 200, 1000] },
+    });
+    expect(text).to.include("cold stream: a new connection's first 64 MB (64 KB writes), from connect()");
+    expect(text).to.include('warm stream: the next 256 MB on that connection, timed the same way (--quick sizes; the full run streams 256 MB and 1 GB).');
+    expect(text).to.match(/^transport .*CPU per GB \(64 KB\)\s+cold stream\s+warm stream$/m);
+    expect(text).to.match(/^via .*537 MB\/s ×2\.00\s+4\.29 GB\/s ×4\.00$/m);
+    expect(text).to.match(/^transport\s+W=50 µs: call\s+W=50 µs: CPU\/call\s+W=200 µs: call\s+W=200 µs: CPU\/call\s+W=1000 µs: call\s+W=1000 µs: CPU\/call$/m);
+    expect(text).to.match(/^via\s+60\.0 µs ×0\.67\s+60\.0 µs ×0\.67\s+210 µs ×0\.88\s+210 µs ×0\.88\s+1\.01 ms ×0\.97\s+1\.01 ms ×0\.97$/m);
   });
 });
 

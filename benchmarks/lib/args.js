@@ -5,7 +5,8 @@ const { netpipeSizes, quickSizes, parseSizes } = require('./sizes');
 
 const USAGE = `usage: npm run bench -- [options]    (or: node benchmarks/run.js [options])
 
-  --quick              about 30 s: powers of 4 from 1 B to 4 MB, 3 trials
+  --quick              about 30 s: powers of 4 from 1 B to 4 MB, 3 trials, cold/warm streams
+                       of 64 MB and 256 MB (instead of 256 MB and 1 GB)
   --sizes LIST         message sizes for the curves, e.g. 1,64,4K,1M (4 and 64K are always
                        added: the key figures need them)
   --transports LIST    e.g. net-tcp,net-unix,via-shm-busy (net-tcp, the baseline, is always run)
@@ -20,6 +21,15 @@ const USAGE = `usage: npm run bench -- [options]    (or: node benchmarks/run.js 
 `;
 
 const KEY_SIZES = [4, 65536];
+/**
+ * The cold/warm stream test: a new connection's first `coldBytes`, then the next `warmBytes` on
+ * it, in 64 KB writes. Fixed sizes (the figure is about a connection's first bytes), so they run
+ * on top of the budget; --quick scales them down.
+ */
+const STREAM_BYTES = { coldBytes: 256 * 1024 ** 2, warmBytes: 1024 ** 3 };
+const STREAM_BYTES_QUICK = { coldBytes: 64 * 1024 ** 2, warmBytes: 256 * 1024 ** 2 };
+/** The think-time test's server work per request, µs: at the edge of a poll mode's spin window (50 µs by default) and well outside it. */
+const THINK_US = [50, 200, 1000];
 const IDLE_CONNECTIONS = 2000;
 const IDLE_CONNECTIONS_QUICK = 500;
 const IDLE_CONNECTIONS_MAX = 100000;
@@ -88,8 +98,10 @@ function parseArgs(argv, knownTransports, root) {
     trials: o.trials || (o.quick ? 3 : 5),
     budgetSeconds: o.budgetSeconds || (o.quick ? 27 : 170),
     idleConnections: o.idleConnections !== null ? o.idleConnections : (o.quick ? IDLE_CONNECTIONS_QUICK : IDLE_CONNECTIONS),
+    ...(o.quick ? STREAM_BYTES_QUICK : STREAM_BYTES),
+    thinkUs: THINK_US,
     out: path.resolve(o.out || path.join(root, 'bench-results')),
   };
 }
 
-module.exports = { parseArgs, USAGE, KEY_SIZES, IDLE_CONNECTIONS, IDLE_CONNECTIONS_QUICK };
+module.exports = { parseArgs, USAGE, KEY_SIZES, IDLE_CONNECTIONS, IDLE_CONNECTIONS_QUICK, STREAM_BYTES, STREAM_BYTES_QUICK, THINK_US };

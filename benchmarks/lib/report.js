@@ -8,6 +8,7 @@ const { median, fitThroughputModel } = require('./stats');
 const { formatSize } = require('./sizes');
 const { logLogChart } = require('./svg-plot');
 const { idleResults } = require('./idle');
+const { THINK_US, STREAM_BYTES } = require('./args');
 
 const GB = 1e9;
 
@@ -26,6 +27,27 @@ function cpuPer(samples, units) {
   const user = median(per.map((p) => p.user));
   const system = median(per.map((p) => p.system));
   return { user, system, total: user + system };
+}
+
+/** Median CPU µs per call of each worker (user + system), and of both together. */
+function cpuPerCall(samples) {
+  const side = (s, w) => (s.cpu[w].user + s.cpu[w].system) / s.count;
+  return {
+    client: median(samples.map((s) => side(s, 'client'))),
+    server: median(samples.map((s) => side(s, 'server'))),
+    total: median(samples.map((s) => side(s, 'client') + side(s, 'server'))),
+  };
+}
+
+/** One phase of the stream test (cold or warm): its bytes, median bandwidth and CPU per GB. */
+function streamResult(m) {
+  if (!m) return null;
+  return {
+    size: m.size,
+    bytes: m.size * m.samples[0].count,
+    bytesPerSec: median(m.samples.map((s) => (m.size * s.count) / (s.elapsedNs / 1e9))),
+    cpuSecondsPerGB: cpuPer(m.samples, (s) => (m.size * s.count) / GB),
+  };
 }
 
 /** @param {object[]} [idleConnections]  the raw idle-test records (report.idleConnections) */
@@ -49,8 +71,18 @@ function resultsFor(transport, measurements, idleConnections = []) {
   } : null;
   const [connM] = of('connect');
   const connect = connM ? { us: median(connM.samples.map((s) => s.elapsedNs / s.count / 1000)) } : null;
+  const think = of('think').sort((a, b) => a.workUs - b.workUs).map((m) => ({
+    workUs: m.workUs,
+    size: m.size,
+    us: median(m.samples.map((s) => s.elapsedNs / s.count / 1000)),
+    cpuUsPerCall: cpuPerCall(m.samples),
+  }));
   const idle = idleResults(idleConnections.find((r) => r.transport === transport) || null);
-  return { transport, latency, bandwidth, rate, connect, idle, fit: fitThroughputModel(bandwidth) };
+  return {
+    transport, latency, bandwidth, rate, connect,
+    coldStream: streamResult(of('coldStream')[0]), warmStream: streamResult(of('warmStream')[0]), think,
+    idle, fit: fitThroughputModel(bandwidth),
+  };
 }
 
 /** The figures the table shows, in order. `get` reads one from a transport's results. */
@@ -64,15 +96,28 @@ const KEY_FIGURES = [
     id: 'cpuPerGB', label: 'CPU per GB (64 KB)', unit: 's/GB', lowerIsBetter: true,
     get: (r) => { const b = r.bandwidth.find((p) => p.size === 65536); return b ? b.cpuSecondsPerGB.total : null; },
   },
+  { id: 'coldStream', label: 'cold stream', unit: 'bytes/s', lowerIsBetter: false, get: (r) => (r.coldStream ? r.coldStream.bytesPerSec : null) },
+  { id: 'warmStream', label: 'warm stream', unit: 'bytes/s', lowerIsBetter: false, get: (r) => (r.warmStream ? r.warmStream.bytesPerSec : null) },
   { id: 'rssPerConnClient', label: 'RSS/conn client', unit: 'KB', lowerIsBetter: true, get: (r) => idleFigure(r, 'client', 'rssKBPerConnection') },
   { id: 'rssPerConnServer', label: 'RSS/conn server', unit: 'KB', lowerIsBetter: true, get: (r) => idleFigure(r, 'server', 'rssKBPerConnection') },
   { id: 'fdsPerConnClient', label: 'fds/conn client', unit: 'fds', lowerIsBetter: true, get: (r) => idleFigure(r, 'client', 'fdsPerConnection') },
   { id: 'fdsPerConnServer', label: 'fds/conn server', unit: 'fds', lowerIsBetter: true, get: (r) => idleFigure(r, 'server', 'fdsPerConnection') },
+  ...THINK_US.flatMap((w) => [
+    { id: `think${w}`, label: `W=${w} µs: call`, unit: 'us', lowerIsBetter: true, get: (r) => thinkFigure(r, w, (t) => t.us) },
+    { id: `thinkCpu${w}`, label: `W=${w} µs: CPU/call`, unit: 'us', lowerIsBetter: true, get: (r) => thinkFigure(r, w, (t) => t.cpuUsPerCall.total) },
+  ]),
 ];
 
-/** The timed figures (first table) and the per-connection ones (second table). */
-const TIMED_FIGURES = ['latency4', 'latency64K', 'bandwidth64K', 'rate64', 'connect', 'cpuPerGB'];
+/** The timed figures (first table), the per-connection ones (second table) and the think-time ones (third). */
+const TIMED_FIGURES = ['latency4', 'latency64K', 'bandwidth64K', 'rate64', 'connect', 'cpuPerGB', 'coldStream', 'warmStream'];
 const CONNECTION_FIGURES = ['connect', 'rssPerConnClient', 'rssPerConnServer', 'fdsPerConnClient', 'fdsPerConnServer'];
+const THINK_FIGURES = THINK_US.flatMap((w) => [`think${w}`, `thinkCpu${w}`]);
+
+function thinkFigure(r, workUs, field) {
+  const t = r.think && r.think.find((x) => x.workUs === workUs);
+  const v = t ? field(t) : null;
+  return Number.isFinite(v) ? v : null;
+}
 
 function idleFigure(r, side, field) {
   const s = r.idle && r.idle[side];
@@ -147,6 +192,29 @@ function afterClose(idle) {
   return `NOT back: ${left.join('; ')}`;
 }
 
+/** What the cold and warm stream columns are, with this run's sizes. */
+function streamNote(options) {
+  const { coldStreamBytes: cold, warmStreamBytes: warm } = options;
+  if (!cold || !warm) return [];
+  const full = cold === STREAM_BYTES.coldBytes && warm === STREAM_BYTES.warmBytes ? ''
+    : ` (${options.quick ? '--quick ' : ''}sizes; the full run streams ${formatSize(STREAM_BYTES.coldBytes)} and ${formatSize(STREAM_BYTES.warmBytes)})`;
+  return [`cold stream: a new connection's first ${formatSize(cold)} (64 KB writes), from connect() to the receiver's 1 B acknowledgement of the last byte;`,
+    `warm stream: the next ${formatSize(warm)} on that connection, timed the same way${full}.`];
+}
+
+/** The think-time table: per W, µs per call and client + server CPU µs per call, each with its ratio. */
+function thinkTable(report, byId) {
+  const us = report.options.thinkUs;
+  if (!us || !us.length) return [];
+  const figs = THINK_FIGURES.map((id) => byId.get(id)).filter(Boolean);
+  const rows = [['transport', ...figs.map((f) => f.label)]];
+  for (const r of report.results) rows.push([r.transport, ...figs.map((f) => cell(f, r.transport))]);
+  return ['',
+    `Request/response with think time: a 64 B request, the server busy-works W µs (CPU, not a timer), then a 64 B reply; the next request`,
+    `on the reply; each transport in its own poll mode. call: µs per request/response; CPU/call: client + server CPU µs per call. Lower is better.`,
+    '', table(rows)];
+}
+
 /** The end-of-run summary for stdout. */
 function formatSummary(report) {
   const out = [];
@@ -154,11 +222,13 @@ function formatSummary(report) {
   const figs = TIMED_FIGURES.map((id) => byId.get(id)).filter(Boolean);
   out.push(`via-net benchmark, ${report.startedAt}, ${report.options.trials} trials per point (median), node ${report.host.node}, ${report.host.cpus} CPUs`);
   out.push(`Ratios (×) are to ${report.baseline} in this run; for latency, connect and CPU lower is better.`);
+  out.push(...streamNote(report.options));
   out.push('');
   const header = ['transport', ...figs.map((f) => f.label)];
   const rows = [header];
   for (const r of report.results) rows.push([r.transport, ...figs.map((f) => cell(f, r.transport))]);
   out.push(table(rows));
+  out.push(...thinkTable(report, byId));
 
   const n = report.options.idleConnections;
   if (n > 0) {
@@ -233,4 +303,4 @@ function plots(report) {
   return { latency, bandwidth };
 }
 
-module.exports = { resultsFor, keyFigures, formatSummary, plots, KEY_FIGURES, TIMED_FIGURES, CONNECTION_FIGURES, human, formatSize };
+module.exports = { resultsFor, keyFigures, formatSummary, plots, KEY_FIGURES, TIMED_FIGURES, CONNECTION_FIGURES, THINK_FIGURES, human, formatSize };

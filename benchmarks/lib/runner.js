@@ -8,15 +8,27 @@
  * from trial to trial, so machine drift (other users on the 2 cores) hits every transport alike.
  * Connections and listeners exist only during their block: a busy-polling transport must not
  * steal CPU while another one is measured.
+ *
+ * The stream test (cold and warm streams) has fixed sizes: the planner cannot shrink it, so it is
+ * neither calibrated nor planned, and its time comes on top of the budget (as the idle test's does).
  */
 const debug = require('debug')('via-net:bench');
 const { WorkerPair } = require('./worker-pair');
 const { idleTest } = require('./idle');
 const { median } = require('./stats');
 const { formatSize } = require('./sizes');
+const { STREAM_BYTES, THINK_US } = require('./args');
 
-const TESTS = ['latency', 'bandwidth', 'rate', 'connect'];
+const TESTS = ['latency', 'bandwidth', 'rate', 'connect', 'stream', 'think'];
+/** Tests that run over the block's persistent connection; the others open their own. */
+const ON_BLOCK_CONNECTION = new Set(['latency', 'bandwidth', 'rate', 'think']);
+/** Fixed-size tests: not calibrated, not planned, on top of the budget. */
+const FIXED = new Set(['stream']);
 const RATE_SIZE = 64;
+const THINK_SIZE = 64;
+const STREAM_WRITE = 65536;
+/** The stream test's phases, in order, as recorded in the measurements. */
+const STREAM_PHASES = ['coldStream', 'warmStream'];
 const VERIFY_BYTES = 256 * 1024 + 7;
 
 /** Iterations for the calibration pass (also the warm-up): cheap, but enough to time. */
@@ -25,6 +37,7 @@ function calibrationCount(test, size) {
     case 'latency': return size <= 4096 ? 50 : Math.max(2, Math.ceil((1 << 20) / size));
     case 'bandwidth': return Math.min(5000, Math.max(8, Math.ceil((2 << 20) / size)));
     case 'rate': return 5000;
+    case 'think': return 20;
     default: return 10;
   }
 }
@@ -35,20 +48,40 @@ function countBounds(test, size) {
     case 'latency': return [3, 200000];
     case 'bandwidth': return [4, Math.max(4, Math.min(2000000, Math.floor((2 * 1024 ** 3) / size)))];
     case 'rate': return [1000, 2000000];
+    case 'think': return [20, 200000];
     default: return [5, 1000];
   }
 }
 
-function pointsFor(sizes) {
+/**
+ * A point is one test at one size, and for the tests that have them its own parameters: `workUs`
+ * (think) and `phases` (stream: the writes of each phase, cold then warm).
+ */
+function pointsFor(sizes, stream = STREAM_BYTES, thinkUs = THINK_US) {
   return {
     latency: sizes.map((size) => ({ test: 'latency', size })),
     bandwidth: sizes.map((size) => ({ test: 'bandwidth', size })),
     rate: [{ test: 'rate', size: RATE_SIZE }],
     connect: [{ test: 'connect', size: 1 }],
+    stream: [{ test: 'stream', size: STREAM_WRITE, phases: [stream.coldBytes, stream.warmBytes].map((b) => Math.max(1, Math.round(b / STREAM_WRITE))) }],
+    think: thinkUs.map((workUs) => ({ test: 'think', size: THINK_SIZE, workUs })),
   };
 }
 
-const key = (transport, test, size) => `${transport}\0${test}\0${size}`;
+/** A point's parameters for the workers (besides test, size and count). */
+function pointParams(p) {
+  if (p.test === 'think') return { workUs: p.workUs };
+  if (p.test === 'stream') return { phases: p.phases };
+  return {};
+}
+
+const key = (transport, p) => `${transport}\0${p.test}\0${p.size}${p.workUs === undefined ? '' : `\0${p.workUs}`}`;
+
+function pointLabel(p) {
+  if (p.test === 'think') return `think ${p.workUs} µs`;
+  if (p.test === 'stream') return `stream ${p.phases.map((n) => formatSize(n * p.size)).join(' + ')}`;
+  return `${p.test} ${formatSize(p.size)}`;
+}
 
 /**
  * Give every (transport, point) the same wall-time share of `budgetNs` per trial, but never
@@ -84,12 +117,15 @@ class Runner {
    * @param {number} o.trials
    * @param {number} o.budgetSeconds  wall time for the timed tests, spawn to report
    * @param {number} [o.idleConnections]  connections per transport for the idle test after them (0: none)
+   * @param {{coldBytes: number, warmBytes: number}} [o.stream]  the cold/warm stream test's sizes
+   * @param {number[]} [o.thinkUs]  the think-time test's server work, µs per request
    * @param {import('./progress').Progress} o.progress
    */
   constructor(o) {
     this.o = o;
     this.progress = o.progress;
-    this.points = pointsFor(o.sizes);
+    this.points = pointsFor(o.sizes, o.stream, o.thinkUs);
+    this.fixedNs = 0; // wall time of the fixed-size tests, which the budget does not cover
     this.status = new Map(o.transports.map((d) => [d.name, { name: d.name, description: d.description, status: 'ok', reason: null }]));
     this.pairs = new Map();
     this.measurements = new Map();
@@ -140,20 +176,23 @@ class Runner {
   async block(def, test, countOf) {
     const pair = this.pairs.get(def.name);
     const out = [];
-    await pair.open(test !== 'connect');
+    const persistent = ON_BLOCK_CONNECTION.has(test);
+    await pair.open(persistent);
     try {
       // NetPIPE discards warm-up: a fresh connection's first messages pay one-off costs (first
       // touch of shared pages, waking a sleeping peer) that are not the steady state measured.
+      // (The stream test measures exactly those: it has none.)
       const first = this.points[test][0];
-      if (first && test !== 'connect') await pair.trial(first.test, first.size, Math.min(countOf(first), 200), 15000);
+      if (first && persistent) await pair.trial(first.test, first.size, Math.min(countOf(first), 200), 15000, pointParams(first));
       for (const p of this.points[test]) {
-        const count = countOf(p);
+        // A fixed-size test is one run per trial; its sizes are in its parameters.
+        const count = FIXED.has(test) ? 1 : countOf(p);
         // Generous deadline: a healthy trial takes a fraction of a second; a wedged one must not hang the run.
-        const est = this.estimates && this.estimates.get(key(def.name, p.test, p.size));
+        const est = this.estimates && this.estimates.get(key(def.name, p));
         const timeoutMs = 15000 + (est ? (10 * est.perIterNs * count) / 1e6 : 0);
-        const r = await pair.trial(p.test, p.size, count, timeoutMs);
+        const r = await pair.trial(p.test, p.size, count, timeoutMs, pointParams(p));
         out.push({ point: p, count, ...r });
-        this.progress.tick(1, this.phase, `${def.name} ${test} ${formatSize(p.size)}`);
+        this.progress.tick(1, this.phase, `${def.name} ${pointLabel(p)}`);
       }
     } finally {
       await pair.close().catch(() => {});
@@ -170,8 +209,23 @@ class Runner {
     }
   }
 
-  pointsPerTransport() {
-    return TESTS.reduce((n, t) => n + this.points[t].length, 0);
+  /** Points per transport and trial; `planned`: only those the budget covers (and calibration runs). */
+  pointsPerTransport(planned = false) {
+    return TESTS.filter((t) => !planned || !FIXED.has(t)).reduce((n, t) => n + this.points[t].length, 0);
+  }
+
+  /**
+   * The fixed-size tests are not calibrated (a pass would cost their full size), but their
+   * trials need a deadline: estimate a run from the 64 KB bandwidth and the connect calibrations.
+   */
+  estimateFixed(def) {
+    const perIter = (p) => { const e = this.estimates.get(key(def.name, p)); return e ? e.perIterNs : null; };
+    for (const p of this.points.stream) {
+      const writes = p.phases.reduce((a, b) => a + b, 0);
+      const perWrite = perIter({ test: 'bandwidth', size: p.size }) ?? p.size; // 1 ns/byte if not measured
+      const k = key(def.name, p);
+      this.estimates.set(k, { key: k, perIterNs: writes * perWrite + (perIter({ test: 'connect', size: 1 }) ?? 0), min: 1, max: 1 });
+    }
   }
 
   async calibrate() {
@@ -180,12 +234,12 @@ class Runner {
     let wall = 0;
     let work = 0;
     let trials = 0;
-    for (const test of TESTS) {
+    for (const test of TESTS.filter((t) => !FIXED.has(t))) {
       for (const def of this.active()) {
         const t0 = process.hrtime.bigint();
         await this.runBlock(def, test, (p) => calibrationCount(p.test, p.size), (r) => {
           const [min, max] = countBounds(r.point.test, r.point.size);
-          const k = key(def.name, r.point.test, r.point.size);
+          const k = key(def.name, r.point);
           this.estimates.set(k, { key: k, perIterNs: r.elapsedNs / r.count, min, max });
           work += r.elapsedNs;
           trials++;
@@ -193,6 +247,7 @@ class Runner {
         wall += Number(process.hrtime.bigint() - t0);
       }
     }
+    for (const def of this.active()) this.estimateFixed(def);
     // What a trial costs beyond its timed loop (IPC, arming, block open/close), to budget for it.
     this.overheadPerTrialNs = trials ? Math.max(0, (wall - work) / trials) : 0;
     debug('calibration: %d trials, overhead %d µs/trial', trials, Math.round(this.overheadPerTrialNs / 1000));
@@ -201,23 +256,24 @@ class Runner {
   /**
    * Before every trial, re-plan the counts from the remaining budget and the latest per-iteration
    * times: calibration runs cold (JIT, caches) and the machine's load changes, so a plan made
-   * once would overshoot or undershoot the budget.
+   * once would overshoot or undershoot the budget. The fixed-size tests' time is not the budget's.
    */
   replan(startedAt, trialsLeft) {
-    const elapsedNs = Number(process.hrtime.bigint() - startedAt);
+    const elapsedNs = Number(process.hrtime.bigint() - startedAt) - this.fixedNs;
     const active = this.active();
     const activeNames = new Set(active.map((d) => d.name));
-    const trialCount = active.length * this.pointsPerTransport() * trialsLeft;
+    const trialCount = active.length * this.pointsPerTransport(true) * trialsLeft;
     const reserveNs = 1e9; // stopping workers, writing the report
     const budgetNs = Math.max(0, this.o.budgetSeconds * 1e9 - elapsedNs - reserveNs - trialCount * this.overheadPerTrialNs);
-    const estimates = new Map([...this.estimates].filter(([k]) => activeNames.has(k.split('\0')[0])));
+    const planned = ([k]) => activeNames.has(k.split('\0')[0]) && !FIXED.has(k.split('\0')[1]);
+    const estimates = new Map([...this.estimates].filter(planned));
     this.counts = planCounts(estimates, budgetNs, trialsLeft);
     debug('plan: %d trials left, %d ms of loops each', trialsLeft, Math.round(budgetNs / trialsLeft / 1e6));
   }
 
   /** Fold a measured trial into the per-iteration estimate (median of everything seen). */
   learn(transport, r) {
-    const k = key(transport, r.point.test, r.point.size);
+    const k = key(transport, r.point);
     const e = this.estimates.get(k);
     if (!e) return;
     (e.seen || (e.seen = [e.perIterNs])).push(r.elapsedNs / r.count);
@@ -229,7 +285,7 @@ class Runner {
     this.phase = 'measuring';
     for (let trial = 0; trial < trials; trial++) {
       this.replan(startedAt, trials - trial);
-      const t0 = process.hrtime.bigint();
+      let wall = 0;
       let work = 0;
       let n = 0;
       for (const test of TESTS) {
@@ -237,25 +293,36 @@ class Runner {
         // Rotate the order each trial: with two transports this alternates which one goes first.
         const shift = defs.length ? trial % defs.length : 0;
         const order = defs.slice(shift).concat(defs.slice(0, shift));
+        const fixed = FIXED.has(test);
         for (const def of order) {
           if (!this.pairs.has(def.name)) continue;
-          await this.runBlock(def, test, (p) => this.counts.get(key(def.name, p.test, p.size)), (r) => {
+          const t0 = process.hrtime.bigint();
+          await this.runBlock(def, test, (p) => this.counts.get(key(def.name, p)), (r) => {
             this.record(def.name, trial, r);
             this.learn(def.name, r);
+            if (fixed) return;
             work += r.elapsedNs;
             n++;
           });
+          const blockNs = Number(process.hrtime.bigint() - t0);
+          if (fixed) this.fixedNs += blockNs;
+          else wall += blockNs;
         }
       }
-      if (n) this.overheadPerTrialNs = Math.max(0, (Number(process.hrtime.bigint() - t0) - work) / n);
+      if (n) this.overheadPerTrialNs = Math.max(0, (wall - work) / n);
     }
   }
 
+  /** Keep a trial's sample; a stream trial gives one per phase, recorded as tests of their own. */
   record(transport, trial, r) {
-    const k = key(transport, r.point.test, r.point.size);
+    if (r.phases) {
+      r.phases.forEach((ph, i) => this.record(transport, trial, { point: { test: STREAM_PHASES[i], size: r.point.size }, ...ph }));
+      return;
+    }
+    const k = key(transport, r.point);
     let m = this.measurements.get(k);
     if (!m) {
-      m = { transport, test: r.point.test, size: r.point.size, samples: [] };
+      m = { transport, test: r.point.test, size: r.point.size, ...(r.point.workUs === undefined ? {} : { workUs: r.point.workUs }), samples: [] };
       this.measurements.set(k, m);
     }
     m.samples.push({ trial, count: r.count, elapsedNs: r.elapsedNs, cpu: r.cpu });
@@ -293,6 +360,7 @@ class Runner {
   async run() {
     const startedAt = process.hrtime.bigint();
     const ppt = this.pointsPerTransport();
+    const calibrated = this.pointsPerTransport(true);
     try {
       this.progress.update('starting workers');
       await this.probeAll();
@@ -301,7 +369,7 @@ class Runner {
         throw Object.assign(new Error(`baseline ${baseline.name} is ${baseline.status}: ${baseline.reason}`), { code: 'EBENCH_BASELINE' });
       }
       const idle = this.o.idleConnections > 0;
-      this.progress.setTotal(this.active().length * (ppt * (this.o.trials + 1) + (idle ? 1 : 0)));
+      this.progress.setTotal(this.active().length * (ppt * this.o.trials + calibrated + (idle ? 1 : 0)));
       await this.calibrate();
       await this.measure(startedAt);
       if (idle) await this.idleAll();
@@ -318,4 +386,4 @@ class Runner {
   }
 }
 
-module.exports = { Runner, TESTS, RATE_SIZE, planCounts, pointsFor };
+module.exports = { Runner, TESTS, RATE_SIZE, THINK_SIZE, STREAM_WRITE, STREAM_PHASES, planCounts, pointsFor };

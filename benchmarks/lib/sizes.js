@@ -35,9 +35,9 @@ function parseSizes(text) {
   return [...out].sort((a, b) => a - b);
 }
 
-/** "65536" -> "64 KB", "1048579" -> "1 MB+3": compact labels for tables and plots. */
+/** "65536" -> "64 KB", "1048579" -> "1 MB+3", 2^30 -> "1 GB": compact labels for tables and plots. */
 function formatSize(size) {
-  const units = [[1024 ** 2, 'MB'], [1024, 'KB']];
+  const units = [[1024 ** 3, 'GB'], [1024 ** 2, 'MB'], [1024, 'KB']];
   for (const [u, name] of units) {
     if (size + 3 >= u) { // 1 MB-3 reads better than 1023.99 KB
       const base = Math.round(size / u) * u;

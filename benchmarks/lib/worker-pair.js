@@ -140,12 +140,20 @@ class WorkerPair {
     return this.client.request('verify', { bytes }, timeoutMs);
   }
 
-  /** One trial: arm the server, run the client's timed loop, collect the server's CPU. */
-  async trial(test, size, count, timeoutMs) {
-    await this.server.request('expect', { test, size, count }, 10000);
-    const run = await this.client.request('run', { test, size, count, address: this.address }, timeoutMs);
+  /**
+   * One trial: arm the server, run the client's timed loop, collect the server's CPU. `params`
+   * are the test's own (think: `workUs`; stream: `phases`); a stream trial also returns its
+   * `phases`, each { count, elapsedNs, cpu: { client, server } }.
+   */
+  async trial(test, size, count, timeoutMs, params = {}) {
+    await this.server.request('expect', { test, size, count, ...params }, 10000);
+    const run = await this.client.request('run', { test, size, count, address: this.address, ...params }, timeoutMs);
     const rep = await this.server.request('report', {}, 10000);
-    return { elapsedNs: run.elapsedNs, cpu: { client: run.cpu, server: rep.cpu } };
+    const out = { elapsedNs: run.elapsedNs, cpu: { client: run.cpu, server: rep.cpu } };
+    if (run.phases) {
+      out.phases = run.phases.map((p, i) => ({ count: p.count, elapsedNs: p.elapsedNs, cpu: { client: p.cpu, server: rep.phases[i] } }));
+    }
+    return out;
   }
 
   async stop() {

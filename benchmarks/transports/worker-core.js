@@ -11,8 +11,12 @@
  *
  * Server commands:
  *   listen {}                       -> { address }   (opaque JSON the client's connect gets back)
- *   expect { test, size, count }    -> {}            arm the newest connection for the next trial; CPU meter starts
- *   report {}                       -> { cpu: { user, system } }   CPU (µs) since `expect`
+ *   expect { test, size, count, workUs?, phases? }
+ *                                   -> {}            arm the newest connection for the next trial (for 'stream':
+ *                                    the next one accepted); CPU meter starts
+ *   report {}                       -> { cpu: { user, system }, phases? }   CPU (µs) since `expect`; for
+ *                                    'stream' also the CPU of each phase ([{ user, system }]), and an
+ *                                    EBENCH_CORRUPT error if the bytes received do not add up exactly
  *   close {}                        -> {}            close the listener and every connection
  *   snapshot { connections, fdsAtMost, shmemAtMost, waitMs, stableMs } -> { memory, settleMs, connections, errors }
  *                                    wait (up to waitMs) until exactly `connections` are open, at
@@ -22,7 +26,9 @@
  * Client commands:
  *   connect { address }             -> {}            open the block's persistent connection
  *   verify { bytes }                -> { sha256 }    echo `bytes` random bytes, check the sha256 (not timed)
- *   run { test, size, count }       -> { elapsedNs, cpu: { user, system } }
+ *   run { test, size, count, workUs?, phases? }
+ *                                   -> { elapsedNs, cpu: { user, system }, phases? }   for 'stream', also
+ *                                    [{ count, elapsedNs, cpu }] per phase
  *   disconnect {}                   -> {}
  *   openIdle { address, count, concurrency, stallMs }
  *                                   -> { opened, elapsedNs, error }   open `count` connections, each
@@ -36,9 +42,13 @@
  * RssAnon, RssFile, RssShmem from /proc/self/status, V8's heapUsed and external, and the number
  * of entries in /proc/self/fd. All sizes in bytes.
  *
- * Tests: 'latency' (ping-pong of `size` bytes, `count` round trips), 'bandwidth' and 'rate'
- * (`count` writes of `size` bytes, then a 1-byte acknowledgement from the receiver), 'connect'
- * (`count` times: connect, 1 byte echoed, close). A connection that was not armed echoes
+ * Tests: 'latency' (ping-pong of `size` bytes, `count` round trips), 'think' (the same, but the
+ * server busy-works `workUs` µs before each reply: request/response with think time), 'bandwidth'
+ * and 'rate' (`count` writes of `size` bytes, then a 1-byte acknowledgement from the receiver),
+ * 'connect' (`count` times: connect, 1 byte echoed, close), 'stream' (a new connection, then for
+ * each entry of `phases` that many writes of `size` bytes and a 1-byte acknowledgement of the
+ * phase's last byte; the first phase is timed from the connect() call, each later one from the
+ * previous acknowledgement: the cold and warm streams). A connection that was not armed echoes
  * everything (used by `verify` and by the connect test).
  *
  * The timed loops hold nothing but the work: no logging, no JSON, no clock reads per message.
@@ -173,14 +183,28 @@ function echoHandler(sock) {
   return (chunk) => { sock.write(chunk); };
 }
 
-/** Ping-pong echo: every `size` bytes received, send `size` bytes back. */
-function latencyServerHandler(sock, size) {
+/**
+ * Spin on the clock for `ns`: the think time is CPU work, as a request handler's would be. A timer
+ * would let the event loop (and a busy-polling transport) run meanwhile, which real work does not.
+ */
+function busyWork(ns) {
+  const end = process.hrtime.bigint() + ns;
+  while (process.hrtime.bigint() < end) { /* working */ }
+}
+
+/**
+ * Ping-pong echo: every `size` bytes received, send `size` bytes back; with `workUs`, busy-work
+ * that long before each reply (the think-time test).
+ */
+function latencyServerHandler(sock, size, workUs = 0) {
   const reply = Buffer.alloc(size, 0x62);
+  const workNs = BigInt(Math.round(workUs * 1000));
   let have = 0;
   return (chunk) => {
     have += chunk.length;
     while (have >= size) {
       have -= size;
+      if (workNs) busyWork(workNs);
       sock.write(reply);
     }
   };
@@ -195,10 +219,46 @@ function sinkServerHandler(sock, total) {
   };
 }
 
-function armServerConnection(sock, test, size, count) {
+/**
+ * The stream test's sink: one acknowledgement byte after each phase's last byte, and the bytes
+ * counted exactly. The sender starts a phase only once the previous one is acknowledged, so a
+ * phase must end exactly where a chunk ends; `stats.error` says where it did not.
+ */
+function phasedSinkHandler(sock, stats) {
+  let phase = 0;
+  let end = stats.totals[0];
+  return (chunk) => {
+    stats.bytes += chunk.length;
+    if (phase >= stats.totals.length || stats.bytes < end) return;
+    if (stats.bytes !== end && !stats.error) stats.error = `phase ${phase} ended at byte ${stats.bytes}, not ${end}`;
+    stats.marks.push(process.cpuUsage());
+    sock.write(ACK);
+    phase++;
+    end += stats.totals[phase] || 0;
+  };
+}
+
+/** CPU (µs) between two process.cpuUsage() readings. */
+function cpuBetween(a, b) {
+  return { user: b.user - a.user, system: b.system - a.system };
+}
+
+/** The stream test's figures on the server: CPU per phase, once the bytes are checked to add up. */
+function streamReport(stats, cpuStart) {
+  const want = stats.totals.reduce((a, b) => a + b, 0);
+  let error = stats.error;
+  if (!error && stats.bytes !== want) error = `received ${stats.bytes} B, sent ${want} B`;
+  if (!error && stats.marks.length !== stats.totals.length) error = `${stats.marks.length} of ${stats.totals.length} phases acknowledged`;
+  if (error) throw Object.assign(new Error(`stream: ${error}`), { code: 'EBENCH_CORRUPT' });
+  const marks = [cpuStart, ...stats.marks];
+  return stats.marks.map((m, i) => cpuBetween(marks[i], m));
+}
+
+function armServerConnection(sock, test, size, count, { workUs = 0, stats = null } = {}) {
   let handler;
-  if (test === 'latency') handler = latencyServerHandler(sock, size);
+  if (test === 'latency' || test === 'think') handler = latencyServerHandler(sock, size, workUs);
   else if (test === 'bandwidth' || test === 'rate') handler = sinkServerHandler(sock, size * count);
+  else if (test === 'stream') handler = phasedSinkHandler(sock, stats);
   else handler = echoHandler(sock);
   // The server writes only echoes and 1-byte acknowledgements: none may wait for Nagle.
   setNoDelay(sock, true);
@@ -206,7 +266,7 @@ function armServerConnection(sock, test, size, count) {
 }
 
 async function runServer(adapter) {
-  const state = { sockets: new Set(), newest: null, listener: null, cpuStart: null, waiters: [], errors: [] };
+  const state = { sockets: new Set(), newest: null, listener: null, cpuStart: null, waiters: [], errors: [], armNext: null, stream: null };
   // The client's connect may complete before this side has accepted (Unix sockets do): `expect`
   // then waits for the connection to show up rather than failing.
   const connection = () => (state.newest ? Promise.resolve(state.newest)
@@ -216,6 +276,12 @@ async function runServer(adapter) {
     state.newest = sock;
     for (const w of state.waiters.splice(0)) w(sock);
     sock.benchOnData = echoHandler(sock);
+    if (state.armNext) {
+      // The stream test's connection: armed before its first byte can arrive.
+      const arm = state.armNext;
+      state.armNext = null;
+      arm(sock);
+    }
     // One dispatching listener per socket: swapping handlers between trials needs no listener churn.
     sock.on('data', (chunk) => sock.benchOnData(chunk));
     sock.on('error', () => {}); // peers close abruptly in the connect test; errors end the socket
@@ -234,19 +300,29 @@ async function runServer(adapter) {
       });
       return { address: state.listener.address };
     },
-    async expect({ test, size, count }) {
-      if (test !== 'connect') {
-        if (!state.listener) throw Object.assign(new Error('expect before listen'), { code: 'EBENCH_STATE' });
-        armServerConnection(await connection(), test, size, count);
+    async expect({ test, size, count, workUs, phases }) {
+      if (test !== 'connect' && !state.listener) throw Object.assign(new Error('expect before listen'), { code: 'EBENCH_STATE' });
+      state.stream = null;
+      state.armNext = null;
+      if (test === 'stream') {
+        // Its connection does not exist yet: the client opens it inside the timed run.
+        const stats = { totals: phases.map((n) => n * size), bytes: 0, marks: [], error: null };
+        state.stream = stats;
+        state.armNext = (sock) => armServerConnection(sock, test, size, count, { stats });
+      } else if (test !== 'connect') {
+        armServerConnection(await connection(), test, size, count, { workUs });
       }
       state.cpuStart = process.cpuUsage();
       return {};
     },
     async report() {
       if (!state.cpuStart) throw Object.assign(new Error('report before expect'), { code: 'EBENCH_STATE' });
-      const cpu = cpuSince(state.cpuStart);
+      const { cpuStart, stream } = state;
+      const cpu = cpuSince(cpuStart);
       state.cpuStart = null;
-      return { cpu };
+      state.stream = null;
+      state.armNext = null;
+      return stream ? { cpu, phases: streamReport(stream, cpuStart) } : { cpu };
     },
     async snapshot({ connections, fdsAtMost, shmemAtMost, waitMs = 0, stableMs = 0 }) {
       const snap = await settledSnapshot(() => (typeof connections !== 'number' || state.sockets.size === connections)
@@ -292,15 +368,19 @@ function latencyLoop(sock, size, count) {
   });
 }
 
-function streamLoop(sock, size, count) {
-  return new Promise((resolve) => {
-    const msg = Buffer.alloc(size, 0x61);
+/**
+ * `count` writes of `msg` back to back (waiting for 'drain' when asked to), then the receiver's
+ * acknowledgement; resolves with the time it arrived. The receiver sends nothing but that one
+ * byte, so anything else is a count that did not add up, and an error.
+ */
+function streamUntilAck(sock, msg, count) {
+  return new Promise((resolve, reject) => {
     let sent = 0;
-    let t0;
-    const onData = () => {
+    const onData = (chunk) => {
       const t1 = process.hrtime.bigint();
       sock.removeListener('data', onData);
-      resolve(t1 - t0);
+      if (chunk.length === 1 && chunk[0] === ACK[0]) resolve(t1);
+      else reject(Object.assign(new Error(`expected a 1-byte acknowledgement, got ${chunk.length} B`), { code: 'EBENCH_CORRUPT' }));
     };
     const pump = () => {
       while (sent < count) {
@@ -317,9 +397,59 @@ function streamLoop(sock, size, count) {
       setNoDelay(sock, true);
     };
     sock.on('data', onData);
-    t0 = process.hrtime.bigint();
     pump();
   });
+}
+
+function streamLoop(sock, size, count) {
+  const msg = Buffer.alloc(size, 0x61);
+  const t0 = process.hrtime.bigint();
+  return streamUntilAck(sock, msg, count).then((t1) => t1 - t0);
+}
+
+/** A promise that rejects when `sock` closes (an error closes it too) before `release()`: a trial must fail, not hang. */
+function whileOpen(sock, failure) {
+  let onClose;
+  const broken = new Promise((_, reject) => {
+    onClose = () => reject(failure() || Object.assign(new Error('connection closed during trial'), { code: 'ECONNRESET' }));
+    sock.once('close', onClose);
+  });
+  broken.catch(() => {});
+  return { broken, release: () => sock.removeListener('close', onClose) };
+}
+
+/**
+ * The cold and warm streams: a new connection, then for each entry of `phases` that many writes of
+ * `size` bytes and the receiver's acknowledgement. The first phase is timed from the connect()
+ * call, so it pays for the set-up and for whatever a fresh connection has yet to ramp up (rings
+ * touched for the first time, TCP's congestion window, a poll mode's state); each later phase from
+ * the previous acknowledgement, on the same connection. The close afterwards is not timed.
+ */
+async function phasedStream(adapter, address, size, phases) {
+  const msg = Buffer.alloc(size, 0x61);
+  const marks = [{ cpu: process.cpuUsage(), t: process.hrtime.bigint() }];
+  const sock = await adapter.connect(address);
+  let failure = sock.benchError || null;
+  sock.on('error', (err) => { if (!failure) failure = err; });
+  const { broken, release } = whileOpen(sock, () => failure);
+  try {
+    for (const count of phases) {
+      // As the bandwidth test: Nagle (and via-net's combining) during the phase, a flush at its end.
+      setNoDelay(sock, false);
+      const t = await Promise.race([streamUntilAck(sock, msg, count), broken]);
+      marks.push({ cpu: process.cpuUsage(), t });
+    }
+  } finally {
+    release();
+    if (sock.closed !== true) {
+      const done = closed(sock);
+      sock.destroy();
+      await done;
+    }
+  }
+  return phases.map((count, i) => ({
+    count, elapsedNs: Number(marks[i + 1].t - marks[i].t), cpu: cpuBetween(marks[i].cpu, marks[i + 1].cpu),
+  }));
 }
 
 function connectLoop(adapter, address, count) {
@@ -477,29 +607,32 @@ async function runClient(adapter) {
         throw state.failure || err; // the socket's own error says more than "closed"
       }
     },
-    async run({ test, size, count, address }) {
+    async run({ test, size, count, address, phases }) {
       let elapsed;
       let cpu;
+      if (test === 'stream') {
+        const out = await phasedStream(adapter, address, size, phases);
+        const sum = (f) => out.reduce((a, p) => a + f(p), 0);
+        return { elapsedNs: sum((p) => p.elapsedNs), cpu: { user: sum((p) => p.cpu.user), system: sum((p) => p.cpu.system) }, phases: out };
+      }
       if (test === 'connect') {
         const start = process.cpuUsage();
         elapsed = await connectLoop(adapter, address, count);
         cpu = cpuSince(start);
       } else {
         const sock = needSock();
-        // Latency: NetPIPE's TCP_NODELAY. Streams: the default, flushed after the last write.
-        setNoDelay(sock, test === 'latency');
-        const loop = test === 'latency' ? latencyLoop : streamLoop;
+        // Latency and think time: NetPIPE's TCP_NODELAY (a request/response protocol sets it
+        // too). Streams: the default, flushed after the last write. The think time itself is
+        // the server's: the client's loop is the latency loop.
+        const pingPong = test === 'latency' || test === 'think';
+        setNoDelay(sock, pingPong);
+        const loop = pingPong ? latencyLoop : streamLoop;
         // A connection that breaks mid-trial must fail the trial, not hang it.
-        let onClose;
-        const broken = new Promise((_, reject) => {
-          onClose = () => reject(state.failure || Object.assign(new Error('connection closed during trial'), { code: 'ECONNRESET' }));
-          sock.once('close', onClose);
-        });
+        const { broken, release } = whileOpen(sock, () => state.failure);
         const start = process.cpuUsage();
         elapsed = await Promise.race([loop(sock, size, count), broken]);
         cpu = cpuSince(start);
-        sock.removeListener('close', onClose);
-        broken.catch(() => {});
+        release();
       }
       return { elapsedNs: Number(elapsed), cpu };
     },
