@@ -102,8 +102,13 @@ class ShmVi {
   // The receiver's half of the same: the pages of our slots that are consumed and not posted
   // again. The peer may not write there until we post them, and we have copied them out.
   size_t TrimOwnSlots();
-  // Sends and receives so far: a trim decides a VI is idle when this has not moved.
-  uint32_t activity() const { return sent_ + consumed_; }
+  // What the two trims depend on, summed (each part only grows): sends, receives, our posts and
+  // the peer's. A trim decides a VI is idle when this has not moved for an interval, so
+  // descriptors either side posts after a trim (a reader that paused, then took its data) get a
+  // trim of their own. The peer's counter is untrusted: garbage only makes us trim again.
+  uint32_t activity() const {
+    return sent_ + consumed_ + posted_ + peer_.header()->desc_tail.value.load(std::memory_order_relaxed);
+  }
 
   bool broken() const { return reason_ != BreakReason::kNone; }
   BreakReason reason() const { return reason_; }
