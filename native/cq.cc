@@ -12,15 +12,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "clock.h"
 #include "rendezvous.h"
 
 namespace via {
 
-static uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
+static uint64_t NowNs() { return MonotonicNs(); }
 
 // How often idle VIs give their slot memory back: VIA_NET_SHM_TRIM_MS (0 turns it off), default 1 s.
 static uint64_t TrimIntervalMs() {
@@ -246,10 +243,7 @@ void CompletionQueueCore::OnDoorbell(uv_poll_t* handle, int, int) {
   ssize_t ignored = read(self->doorbell_fd_, &count, sizeof count);  // reset the eventfd
   (void)ignored;
   self->stats.wakeups++;
-  if (self->asleep_since_ != 0) {
-    self->AdaptSpin(NowNs() - self->asleep_since_);
-    self->asleep_since_ = 0;
-  }
+  if (self->asleep_since_ != 0) self->AdaptSpin();
   self->Drive();
 }
 
@@ -260,19 +254,26 @@ void CompletionQueueCore::OnIdle(uv_idle_t* handle) {
   self->Drive();
 }
 
-// Halt-polling's rule (as KVM tunes halt_poll_ns): a doorbell that came soon after going to sleep
-// would have been caught by spinning, so spin longer next time; one that came much later means
-// the peer is thinking, not answering, and spinning only burns CPU, so spin less. "Soon" allows
-// twice the budget: when both ends sleep, each one's wait includes the other's wake-up, and a
-// stricter rule would leave a ping-pong stuck paying two wake-ups per round trip. Request/response
-// with think time thus stops paying for a spin that never succeeds, and a ping-pong that fell
-// asleep gets its full budget back after a few doorbells.
-void CompletionQueueCore::AdaptSpin(uint64_t slept_ns) {
+// Halt-polling's rule (as KVM tunes halt_poll_ns): spin longer next time when a spin of the
+// configured budget would have caught the message that woke us, less when it would not have. The
+// measure is how long after our last activity the peer rang (it stores the time in our region
+// header), so our own wake-up latency does not count: when both ends sleep, each one's wait would
+// otherwise include the other's wake-up, and a ping-pong would stay stuck at two wake-ups per
+// round trip. So request/response where the server thinks longer than the budget stops paying
+// for a spin that never succeeds, and a ping-pong that fell asleep gets its budget back after a
+// few doorbells. A missing or implausible time (a peer's garbage) counts as "now".
+void CompletionQueueCore::AdaptSpin() {
+  uint64_t now = NowNs();
+  uint64_t rung = 0;
+  for (Link* link : links_) rung = std::max(rung, link->RungAt());
+  uint64_t arrived = rung >= idle_since_ && rung <= now ? rung : now;
+  uint64_t waited = arrived - idle_since_;
+  asleep_since_ = 0;
   if (mode_ != PollMode::kAdaptive) return;
   constexpr uint64_t kGrowFrom = 5000;  // the first step up from zero, in ns
-  if (slept_ns <= 2 * spin_ns_) {
+  if (waited <= spin_ns_) {
     spin_cur_ns_ = spin_cur_ns_ == 0 ? std::min(spin_ns_, kGrowFrom) : std::min(spin_ns_, spin_cur_ns_ * 2);
-  } else if (slept_ns > 4 * spin_ns_) {
+  } else {
     spin_cur_ns_ = spin_cur_ns_ < 2 * kGrowFrom ? 0 : spin_cur_ns_ / 2;
   }
 }
@@ -419,6 +420,7 @@ void CompletionQueueCore::Dispatch(int count) {
 
 void CompletionQueueCore::Drive() {
   if (closed_ || in_dispatch_) return;
+  asleep_since_ = 0;  // awake, whatever woke us: only a doorbell's wait tunes the spin
   // While we poll, peers need not ring us.
   SetAllSleeping(false);
   uint64_t budget = mode_ == PollMode::kEvent ? 0 : mode_ == PollMode::kAdaptive ? spin_cur_ns_ : spin_ns_;
@@ -469,6 +471,7 @@ void CompletionQueueCore::Drive() {
   }
   stats.sleeps++;
   asleep_since_ = NowNs();
+  idle_since_ = last_activity;
 }
 
 void CompletionQueueCore::Close() {

@@ -137,8 +137,8 @@ class CompletionQueueCore {
   void Reported(ViEntry* e);
   bool ArenaFull() const;
   void SetAllSleeping(bool sleeping);
-  // Adaptive mode: after a sleep of `slept_ns` ended by a doorbell, tune the spin budget.
-  void AdaptSpin(uint64_t slept_ns);
+  // Adaptive mode: a doorbell ended a sleep; tune the spin budget by when the peer rang.
+  void AdaptSpin();
   void Dispatch(int count);
   void UpdateRefs();
   void UpdateIdle();
@@ -161,6 +161,7 @@ class CompletionQueueCore {
   uint64_t spin_ns_ = 50000;      // the configured budget: the most adaptive mode spins
   uint64_t spin_cur_ns_ = 50000;  // what it spins now (AdaptSpin)
   uint64_t asleep_since_ = 0;     // when the queue last went to sleep (0: awake)
+  uint64_t idle_since_ = 0;       // the last activity before that sleep (where its spin began)
   std::unordered_map<uint32_t, std::shared_ptr<ViEntry>> vis_;
   std::set<Link*> links_;
   std::deque<uint32_t> ready_;  // VIs to harvest, in order (ids; a closed one is skipped)

@@ -483,6 +483,10 @@ bool Link::HasHints() const {
          h->hint_overflow.value.load(std::memory_order_relaxed) != 0;
 }
 
+uint64_t Link::RungAt() const {
+  return state_ == State::kUp ? own_.header()->rung_at_ns.value.load(std::memory_order_relaxed) : 0;
+}
+
 void Link::SetSleeping(bool sleeping) {
   if (state_ == State::kUp) own_.header()->sleeping.value.store(sleeping ? 1 : 0, std::memory_order_seq_cst);
 }

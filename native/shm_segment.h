@@ -36,6 +36,7 @@ constexpr size_t kPage = 4096;
 constexpr uint32_t kHintSlots = 512;
 
 static_assert(std::atomic<uint32_t>::is_always_lock_free, "shared counters must be lock-free");
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared times must be lock-free");
 
 // One counter per cache line, so the two writers (receiver, sender) never share a line.
 struct alignas(64) SharedCounter {
@@ -52,6 +53,12 @@ struct RegionHeader {
   // The owner sets 1 before it blocks in the event loop; the peer clears it when it rings the
   // owner's doorbell. One flag for every ring of the link: a process sleeps or polls as a whole.
   SharedCounter sleeping;
+  // Written by the peer when it rings our doorbell: its MonotonicNs() then. Lets a waker tell how
+  // long the message took to come (adaptive polling's tuning), not counting its own wake-up.
+  // Untrusted: a wrong value only mistunes this process's spinning for this peer's traffic.
+  struct alignas(64) {
+    std::atomic<uint64_t> value;
+  } rung_at_ns;
   SharedCounter hint_tail;      // written by the peer: hints pushed (mod 2^32)
   SharedCounter hint_head;      // written by the owner: hints consumed
   SharedCounter hint_overflow;  // set by the peer when the hint ring was full: scan every ring

@@ -1,5 +1,7 @@
 #include "shm_vi.h"
 
+#include "clock.h"
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -27,6 +29,7 @@ void LinkPort::RingIfSleeping() {
   RegionHeader* h = peer_region;
   if (h->sleeping.value.load(std::memory_order_relaxed) != 0 &&
       h->sleeping.value.exchange(0, std::memory_order_acq_rel) != 0) {
+    h->rung_at_ns.value.store(MonotonicNs(), std::memory_order_relaxed);
     uint64_t one = 1;
     // Non-blocking eventfd (checked at the handshake): EAGAIN only if the counter is saturated,
     // which still leaves the peer readable, so the wake-up is not lost.
