@@ -255,23 +255,32 @@ void CompletionQueueCore::OnIdle(uv_idle_t* handle) {
 }
 
 // Halt-polling's rule (as KVM tunes halt_poll_ns): spin longer next time when a spin of the
-// configured budget would have caught the message that woke us, less when it would not have. The
-// measure is how long after our last activity the peer rang (it stores the time in our region
-// header), so our own wake-up latency does not count: when both ends sleep, each one's wait would
-// otherwise include the other's wake-up, and a ping-pong would stay stuck at two wake-ups per
-// round trip. So request/response where the server thinks longer than the budget stops paying
-// for a spin that never succeeds, and a ping-pong that fell asleep gets its budget back after a
-// few doorbells. A missing or implausible time (a peer's garbage) counts as "now".
+// configured budget would have caught the message that woke us, less when it would not have.
+// What counts is how long the peer took to answer, without either process's wake-up: the peer
+// stores in our region header when it rang and how long its own wake-up took before it could
+// answer. Counting wake-ups would leave a ping-pong whose two ends both fell asleep stuck there
+// (each one's wait would include the other's wake-up, longer than the budget on a busy machine),
+// while a server that thinks longer than the budget is still seen as thinking. So request/response
+// with think time stops paying for a spin that never succeeds, and a ping-pong that fell asleep
+// gets its budget back after a few doorbells. Implausible times (a peer's garbage) count as "now"
+// and "no wake-up".
 void CompletionQueueCore::AdaptSpin() {
   uint64_t now = NowNs();
-  uint64_t rung = 0;
-  for (Link* link : links_) rung = std::max(rung, link->RungAt());
-  uint64_t arrived = rung >= idle_since_ && rung <= now ? rung : now;
+  Link::Rung rung{0, 0};
+  for (Link* link : links_) {
+    Link::Rung r = link->LastRung();
+    if (r.at > rung.at) rung = r;
+  }
+  bool plausible = rung.at >= idle_since_ && rung.at <= now;
+  uint64_t arrived = plausible ? rung.at : now;
+  wake_latency_ns_ = now - arrived;  // reported to the peer with our next ring
   uint64_t waited = arrived - idle_since_;
+  uint64_t peer_woke_in = plausible && rung.woke_in < waited ? rung.woke_in : 0;
+  uint64_t answered_in = waited - peer_woke_in;
   asleep_since_ = 0;
   if (mode_ != PollMode::kAdaptive) return;
   constexpr uint64_t kGrowFrom = 5000;  // the first step up from zero, in ns
-  if (waited <= spin_ns_) {
+  if (answered_in <= spin_ns_) {
     spin_cur_ns_ = spin_cur_ns_ == 0 ? std::min(spin_ns_, kGrowFrom) : std::min(spin_ns_, spin_cur_ns_ * 2);
   } else {
     spin_cur_ns_ = spin_cur_ns_ < 2 * kGrowFrom ? 0 : spin_cur_ns_ / 2;
@@ -472,6 +481,7 @@ void CompletionQueueCore::Drive() {
   stats.sleeps++;
   asleep_since_ = NowNs();
   idle_since_ = last_activity;
+  wake_latency_ns_ = 0;  // whatever we answer after this sleep, we answer awake
 }
 
 void CompletionQueueCore::Close() {

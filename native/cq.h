@@ -122,6 +122,8 @@ class CompletionQueueCore {
 
   // The adaptive spin budget right now, in ns (at most the configured one).
   uint64_t spin_budget_ns() const { return spin_cur_ns_; }
+  // Where links find our last wake-up latency to report with their next ring (LinkPort).
+  uint64_t* wake_latency_slot() { return &wake_latency_ns_; }
 
  private:
   static void OnDoorbell(uv_poll_t* handle, int status, int events);
@@ -162,6 +164,7 @@ class CompletionQueueCore {
   uint64_t spin_cur_ns_ = 50000;  // what it spins now (AdaptSpin)
   uint64_t asleep_since_ = 0;     // when the queue last went to sleep (0: awake)
   uint64_t idle_since_ = 0;       // the last activity before that sleep (where its spin began)
+  uint64_t wake_latency_ns_ = 0;  // our last doorbell wake-up: ring to wake (LinkPort reports it)
   std::unordered_map<uint32_t, std::shared_ptr<ViEntry>> vis_;
   std::set<Link*> links_;
   std::deque<uint32_t> ready_;  // VIs to harvest, in order (ids; a closed one is skipped)

@@ -91,6 +91,7 @@ Link::Link(uv_loop_t* loop, CompletionQueueCore* cq, LinkHost* host, int fd, con
     : loop_(loop), cq_(cq), host_(host), fd_(fd), own_(own), key_(std::move(key)), state_(State::kHandshaking) {
   rings_.Reset(kRegionHeaderSize, own_.size);
   port_.own_region = own_.header();
+  port_.wake_latency_ns = cq_->wake_latency_slot();
 }
 
 Link::~Link() {
@@ -483,8 +484,10 @@ bool Link::HasHints() const {
          h->hint_overflow.value.load(std::memory_order_relaxed) != 0;
 }
 
-uint64_t Link::RungAt() const {
-  return state_ == State::kUp ? own_.header()->rung_at_ns.value.load(std::memory_order_relaxed) : 0;
+Link::Rung Link::LastRung() const {
+  if (state_ != State::kUp) return Rung{0, 0};
+  const RegionHeader* h = own_.header();
+  return Rung{h->rung.at.load(std::memory_order_relaxed), h->rung.woke_in.load(std::memory_order_relaxed)};
 }
 
 void Link::SetSleeping(bool sleeping) {

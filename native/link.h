@@ -119,8 +119,11 @@ class Link : public std::enable_shared_from_this<Link> {
   // From the idle trim: the pages of rings freed since the last trim go back to the kernel.
   size_t ReleaseFreeRings() { return state_ == State::kDead ? 0 : rings_.Release(own_); }
   bool HasHints() const;
-  // When the peer last rang our doorbell (its clock, untrusted), or 0.
-  uint64_t RungAt() const;
+  // When the peer last rang our doorbell and how long its own wake-up took before (untrusted).
+  struct Rung {
+    uint64_t at, woke_in;
+  };
+  Rung LastRung() const;
   void SetSleeping(bool sleeping);
 
   bool usable() const { return state_ != State::kDead && !closing_; }

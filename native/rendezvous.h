@@ -19,7 +19,7 @@
 namespace via {
 
 constexpr uint32_t kWireMagic = 0x5649414e;  // "VIAN"
-constexpr uint16_t kWireVersion = 4;  // 4: RegionHeader.rung_at_ns
+constexpr uint16_t kWireVersion = 4;  // 4: RegionHeader.rung
 constexpr uint32_t kMaxPayload = 1024;
 constexpr size_t kMaxEntryName = 96;
 

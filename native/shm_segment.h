@@ -53,12 +53,14 @@ struct RegionHeader {
   // The owner sets 1 before it blocks in the event loop; the peer clears it when it rings the
   // owner's doorbell. One flag for every ring of the link: a process sleeps or polls as a whole.
   SharedCounter sleeping;
-  // Written by the peer when it rings our doorbell: its MonotonicNs() then. Lets a waker tell how
-  // long the message took to come (adaptive polling's tuning), not counting its own wake-up.
-  // Untrusted: a wrong value only mistunes this process's spinning for this peer's traffic.
+  // Written by the peer when it rings our doorbell: its MonotonicNs() then (`at`), and how long
+  // its own wake-up took before it could answer (`woke_in`, 0 if it was awake). Lets us tell how
+  // long the peer spent on the message itself, counting neither its wake-up nor ours (adaptive
+  // polling's tuning). Untrusted: wrong values only mistune our spinning for this peer's traffic.
   struct alignas(64) {
-    std::atomic<uint64_t> value;
-  } rung_at_ns;
+    std::atomic<uint64_t> at;
+    std::atomic<uint64_t> woke_in;
+  } rung;
   SharedCounter hint_tail;      // written by the peer: hints pushed (mod 2^32)
   SharedCounter hint_head;      // written by the owner: hints consumed
   SharedCounter hint_overflow;  // set by the peer when the hint ring was full: scan every ring

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace via {
 
@@ -29,7 +30,10 @@ void LinkPort::RingIfSleeping() {
   RegionHeader* h = peer_region;
   if (h->sleeping.value.load(std::memory_order_relaxed) != 0 &&
       h->sleeping.value.exchange(0, std::memory_order_acq_rel) != 0) {
-    h->rung_at_ns.value.store(MonotonicNs(), std::memory_order_relaxed);
+    uint64_t woke_in = 0;
+    if (wake_latency_ns) std::swap(woke_in, *wake_latency_ns);
+    h->rung.woke_in.store(woke_in, std::memory_order_relaxed);
+    h->rung.at.store(MonotonicNs(), std::memory_order_relaxed);
     uint64_t one = 1;
     // Non-blocking eventfd (checked at the handshake): EAGAIN only if the counter is saturated,
     // which still leaves the peer readable, so the wake-up is not lost.

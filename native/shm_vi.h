@@ -39,6 +39,9 @@ struct LinkPort {
   RegionHeader* peer_region = nullptr;  // we push hints there and read the peer's sleep flag
   int peer_doorbell_fd = -1;
   uint32_t hints_sent = 0;  // private: hints we pushed into the peer's ring
+  // The completion queue's last wake-up latency, reported to the peer with the next ring (and
+  // cleared then: a second ring answers nothing we slept through). Owned by the queue.
+  uint64_t* wake_latency_ns = nullptr;
   // Tells the peer that ring `peer_id` has a new completion, so it harvests that ring only.
   void Hint(uint32_t peer_id);
   // Rings the peer's doorbell if it said it is going to sleep. Call after a fence.
