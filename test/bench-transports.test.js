@@ -93,7 +93,10 @@ describe('bench: transports that fail', function () {
       await pair.trial('stream', 65536, 1, 20000, { phases: [4, 4] }).catch((e) => { err = e; });
       expect(err, 'the trial must fail').to.not.equal(null);
       expect(err.code).to.equal('EBENCH_CORRUPT');
-      expect(err.message).to.match(/phase 0 ended at byte 262145, not 262144/);
+      // Where the extra byte shows depends on how the kernel splits the stream: at the end of
+      // phase 0 when it arrives with phase 0's last bytes, at the end of phase 1 when a read
+      // ended exactly on phase 0's boundary and it came alone.
+      expect(err.message).to.match(/phase [01] ended at byte (262145|524289), not (262144|524288)/);
       await pair.close();
       await pair.open(false);
       const c = await pair.trial('connect', 1, 3, 20000);
