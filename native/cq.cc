@@ -17,8 +17,6 @@
 
 namespace via {
 
-static uint64_t NowNs() { return MonotonicNs(); }
-
 // How often idle VIs give their slot memory back: VIA_NET_SHM_TRIM_MS (0 turns it off), default 1 s.
 static uint64_t TrimIntervalMs() {
   const char* env = getenv("VIA_NET_SHM_TRIM_MS");
@@ -243,7 +241,7 @@ void CompletionQueueCore::OnDoorbell(uv_poll_t* handle, int, int) {
   ssize_t ignored = read(self->doorbell_fd_, &count, sizeof count);  // reset the eventfd
   (void)ignored;
   self->stats.wakeups++;
-  if (self->asleep_since_ != 0) self->AdaptSpin();
+  if (self->asleep_) self->AdaptSpin();
   self->Drive();
 }
 
@@ -265,7 +263,7 @@ void CompletionQueueCore::OnIdle(uv_idle_t* handle) {
 // gets its budget back after a few doorbells. Implausible times (a peer's garbage) count as "now"
 // and "no wake-up".
 void CompletionQueueCore::AdaptSpin() {
-  uint64_t now = NowNs();
+  uint64_t now = MonotonicNs();
   Link::Rung rung{0, 0};
   for (Link* link : links_) {
     Link::Rung r = link->LastRung();
@@ -277,7 +275,6 @@ void CompletionQueueCore::AdaptSpin() {
   uint64_t waited = arrived - idle_since_;
   uint64_t peer_woke_in = plausible && rung.woke_in < waited ? rung.woke_in : 0;
   uint64_t answered_in = waited - peer_woke_in;
-  asleep_since_ = 0;
   if (mode_ != PollMode::kAdaptive) return;
   constexpr uint64_t kGrowFrom = 5000;  // the first step up from zero, in ns
   if (answered_in <= spin_ns_) {
@@ -429,11 +426,11 @@ void CompletionQueueCore::Dispatch(int count) {
 
 void CompletionQueueCore::Drive() {
   if (closed_ || in_dispatch_) return;
-  asleep_since_ = 0;  // awake, whatever woke us: only a doorbell's wait tunes the spin
+  asleep_ = false;  // awake, whatever woke us: only a doorbell's wait tunes the spin
   // While we poll, peers need not ring us.
   SetAllSleeping(false);
   uint64_t budget = mode_ == PollMode::kEvent ? 0 : mode_ == PollMode::kAdaptive ? spin_cur_ns_ : spin_ns_;
-  uint64_t last_activity = NowNs();
+  uint64_t last_activity = MonotonicNs();
   // Adaptive mode spins only after real traffic: a drive that finds nothing (a kick for a new
   // VI, a spurious doorbell) goes back to sleep at once instead of holding the loop.
   bool active = mode_ == PollMode::kBusy;
@@ -445,7 +442,7 @@ void CompletionQueueCore::Drive() {
     if (n > 0 || ArenaFull()) {
       Dispatch(n);
       if (closed_) return;
-      last_activity = NowNs();
+      last_activity = MonotonicNs();
       active = true;
       // A steady stream must not starve the rest of the process (timers, IPC, other sockets):
       // after kMaxDriveNs, or as soon as libuv has other work ready, give the loop a turn and
@@ -457,15 +454,15 @@ void CompletionQueueCore::Drive() {
       }
       continue;
     }
-    if (!active || budget == 0 || NowNs() - last_activity >= budget) break;
+    if (!active || budget == 0 || MonotonicNs() - last_activity >= budget) break;
     // Spinning must never hold back the rest of the event loop: stop as soon as libuv has other
     // work. Busy mode runs from an idle handle (which keeps libuv "busy" by itself), so it keeps
     // its own per-turn budget and returns to the loop every turn anyway.
-    if (mode_ != PollMode::kBusy && LoopHasWork(loop_, NowNs(), &next_fd_check)) break;
+    if (mode_ != PollMode::kBusy && LoopHasWork(loop_, MonotonicNs(), &next_fd_check)) break;
     CpuRelax();
   }
   // What the spin since the last completion cost (it found nothing, or we would still be here).
-  if (active && budget != 0) stats.spin_ns += NowNs() - last_activity;
+  if (active && budget != 0) stats.spin_ns += MonotonicNs() - last_activity;
   if (mode_ == PollMode::kBusy && HasLiveVis()) return;  // the idle handle brings us back next turn
   // Go to sleep without losing a wake-up: mark asleep, fence, re-check, and only then return to
   // libuv, which blocks on the doorbell eventfd.
@@ -479,7 +476,7 @@ void CompletionQueueCore::Drive() {
     return;
   }
   stats.sleeps++;
-  asleep_since_ = NowNs();
+  asleep_ = true;
   idle_since_ = last_activity;
   wake_latency_ns_ = 0;  // whatever we answer after this sleep, we answer awake
 }

@@ -162,7 +162,7 @@ class CompletionQueueCore {
   PollMode mode_ = PollMode::kAdaptive;
   uint64_t spin_ns_ = 50000;      // the configured budget: the most adaptive mode spins
   uint64_t spin_cur_ns_ = 50000;  // what it spins now (AdaptSpin)
-  uint64_t asleep_since_ = 0;     // when the queue last went to sleep (0: awake)
+  bool asleep_ = false;           // the queue went to sleep, and nothing has driven it since
   uint64_t idle_since_ = 0;       // the last activity before that sleep (where its spin began)
   uint64_t wake_latency_ns_ = 0;  // our last doorbell wake-up: ring to wake (LinkPort reports it)
   std::unordered_map<uint32_t, std::shared_ptr<ViEntry>> vis_;

@@ -12,24 +12,24 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/**
- * The base directory, from the environment as it is now. Every connect() looks it up, so the
- * answer is kept per value of the variables it depends on: os.tmpdir() alone costs six system
- * calls (node's safe getenv checks credentials each time), and reading process.env costs none.
- */
 export function baseDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.VIA_NET_RUNDIR) return env.VIA_NET_RUNDIR;
-  const xdg = env.XDG_RUNTIME_DIR;
-  if (xdg) return xdg === lastXdg.key ? lastXdg.dir : (lastXdg = { key: xdg, dir: path.join(xdg, 'via-net') }).dir;
-  const tmpKey = `${env.TMPDIR}\0${env.TMP}\0${env.TEMP}`;
-  const uid = process.getuid ? process.getuid() : 0;
-  if (tmpKey !== lastTmp.key || uid !== lastTmp.uid) {
-    lastTmp = { key: tmpKey, uid, dir: path.join(os.tmpdir(), `via-net-${uid}`) };
-  }
+  if (env.XDG_RUNTIME_DIR) return path.join(env.XDG_RUNTIME_DIR, 'via-net');
+  return path.join(tmpDir(), `via-net-${process.getuid ? process.getuid() : 0}`);
+}
+
+/**
+ * os.tmpdir(), kept per value of the variables it reads. Every connect() computes the entry path
+ * twice, and os.tmpdir() costs six system calls a call (node's safe getenv checks credentials
+ * each time), where reading process.env costs none.
+ */
+function tmpDir(): string {
+  const { TMPDIR, TMP, TEMP } = process.env; // what os.tmpdir() reads, whatever env baseDir was given
+  const key = `${TMPDIR}\0${TMP}\0${TEMP}`;
+  if (key !== lastTmp.key) lastTmp = { key, dir: os.tmpdir() };
   return lastTmp.dir;
 }
-let lastXdg = { key: '', dir: '' };
-let lastTmp = { key: '', uid: -1, dir: '' };
+let lastTmp = { key: '', dir: '' };
 
 /** File name for a rendezvous name: readable for TCP ports, hashed for anything else. */
 export function entryName(name: string): string {
@@ -39,18 +39,8 @@ export function entryName(name: string): string {
 }
 
 export function entryPath(name: string, netns: number, env: NodeJS.ProcessEnv = process.env): string {
-  const base = baseDir(env);
-  // A client asks for the same few names over and over (twice per connect()).
-  const key = `${base}\0${netns}\0${name}`;
-  let file = entryPaths.get(key);
-  if (file === undefined) {
-    if (entryPaths.size >= 256) entryPaths.clear();
-    file = path.join(base, `ns-${netns}`, entryName(name));
-    entryPaths.set(key, file);
-  }
-  return file;
+  return path.join(baseDir(env), `ns-${netns}`, entryName(name));
 }
-const entryPaths = new Map<string, string>();
 
 function codedError(code: string, message: string): Error & { code: string } {
   return Object.assign(new Error(message), { code });
