@@ -219,6 +219,8 @@ export class SoviaConnection implements SoviaConnectionApi {
       }
       this.writes.addDone(cb);
       this.scheduleTickFlush();
+    } else if (len <= this.params.copyThreshold && this.sendNow(chunk, cb)) {
+      // Posted straight from the caller's buffer; the callback follows the send's completion.
     } else if (len <= this.params.copyThreshold) {
       this.sendq.enqueueCopy(chunk, this.combine);
       this.writes.addCopied(cb, this.sendq.bytesEnqueued, this.sendq.segmentsEnqueued);
@@ -597,15 +599,35 @@ export class SoviaConnection implements SoviaConnectionApi {
       if (!seg) break;
       if (seg.open && !this.flushDue && this.combine) break;
       this.sendq.shift();
-      const piggy = this.credits.takePending();
-      if (piggy > 0) this.counters.piggybackedAcks++;
-      this.credits.consume();
-      this.counters.dataPacketsSent++;
-      this.counters.dataBytesSent += seg.length;
-      if (seg.writes > 1) this.counters.combinedFlushes++;
-      this.post(encodeImmediate(PacketType.DATA, piggy), seg.buf, seg.offset, seg.length, seg);
+      this.postData(seg);
     }
     if (!this.sendq.hasOpen()) this.flushDue = false;
+  }
+
+  /**
+   * A small write with combining off (setNoDelay), nothing queued or staged ahead of it and a
+   * credit free goes to the provider at once, from the caller's buffer: every provider copies a
+   * small send synchronously, so the copy into a send buffer and the trip through the queue would
+   * only add a second copy. A provider that sends it asynchronously after all keeps the buffer
+   * until its completion, as for a large write.
+   */
+  private sendNow(chunk: Buffer, cb: WriteCallback): boolean {
+    if (this.combine || !this.peerWakeup || this.finRequested || this.finSent || this.closed || this.peerGone
+      || this.sendq.length > 0 || this.stagedBytes > 0 || this.credits.sendCredits === 0) return false;
+    const record = this.writes.addInPlace(cb);
+    this.postData({ buf: chunk, offset: 0, length: chunk.length, reg: null, open: false, writes: 1, waiter: record });
+    return true;
+  }
+
+  /** Send one DATA packet, spending a credit and carrying the credits we owe the peer. */
+  private postData(seg: Segment): void {
+    const piggy = this.credits.takePending();
+    if (piggy > 0) this.counters.piggybackedAcks++;
+    this.credits.consume();
+    this.counters.dataPacketsSent++;
+    this.counters.dataBytesSent += seg.length;
+    if (seg.writes > 1) this.counters.combinedFlushes++;
+    this.post(encodeImmediate(PacketType.DATA, piggy), seg.buf, seg.offset, seg.length, seg);
   }
 
   private maybeSendFin(): void {
