@@ -259,7 +259,9 @@ export class SoviaConnection implements SoviaConnectionApi {
         }
         this.writes.addDone(cb);
       }
-      this.scheduleTickFlush();
+      // Combining off (setNoDelay): the run was one batch of the writer's, sent now as one packet.
+      if (this.combine) this.scheduleTickFlush();
+      else this.publishStaged();
       this.pump();
     }
   }
@@ -686,7 +688,7 @@ export class SoviaConnection implements SoviaConnectionApi {
    * possible now (the caller then writes the piece alone, which queues it as before).
    */
   private stageRun(chunks: Buffer[], from: number): number {
-    if (!this.vi.stage || !this.combine || !this.peerWakeup || this.finRequested || this.sendq.length > 0
+    if (!this.vi.stage || !this.peerWakeup || this.finRequested || this.sendq.length > 0
       || this.closed || this.peerGone) return from;
     const limit = this.params.copyThreshold;
     const chunkSize = this.params.chunkSize;
@@ -708,16 +710,17 @@ export class SoviaConnection implements SoviaConnectionApi {
     let off = 0;
     for (let k = from; k < end; k++) off += chunks[k].copy(stageScratch, off);
     // The provider copies synchronously, so the shared scratch is free again on return.
-    return this.stage(stageScratch.subarray(0, bytes), end - from) ? end : from;
+    return this.stage(stageScratch.subarray(0, bytes), end - from, true) ? end : from;
   }
 
   /**
    * Combine a small write in place (Vi.stage), if the provider can and nothing is queued ahead of
    * it. Opening a staged packet takes a credit, as sending it would. False: queue it instead.
+   * `batch`: a writev run, handed over at once, so it shares a packet even with combining off.
    */
-  private stage(chunk: Buffer, writes = 1): boolean {
+  private stage(chunk: Buffer, writes = 1, batch = false): boolean {
     const vi = this.vi;
-    if (!vi.stage || !this.combine || !this.peerWakeup || this.finRequested || this.sendq.length > 0) return false;
+    if (!vi.stage || (!this.combine && !batch) || !this.peerWakeup || this.finRequested || this.sendq.length > 0) return false;
     // A staged packet is one DATA: never above our chunk size, which our WAKEUP announced.
     if (this.stagedBytes > 0 && this.stagedBytes + chunk.length > this.params.chunkSize) this.publishStaged();
     if (this.stagedBytes === 0 && this.credits.sendCredits === 0) return false;
