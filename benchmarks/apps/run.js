@@ -19,14 +19,13 @@
 const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
-const { arg } = require('../lib/cli');
+const { ROOT, arg } = require('../lib/cli');
 const { App, MODES } = require('./procs');
 const { forPath, pathOf } = require('./body');
 const { summarize, formatTable, allShm } = require('./summary');
 const { reportHeader } = require('../lib/host');
 const { scratchDir, freePort, makeRandomFile, sha256File, selfSignedCert } = require('../../test/apps/harness');
 
-const ROOT = path.join(__dirname, '..', '..');
 const SCHEMA_ID = 'via-net-apps/1';
 const MB = 1 << 20;
 const flag = (name) => process.argv.includes(`--${name}`);
@@ -264,6 +263,11 @@ async function main() {
   if (flag('list')) {
     for (const c of CASES) for (const r of rowsOf(c)) process.stdout.write(`${r.name.padEnd(20)} ${r.label}\n`);
     return;
+  }
+  for (const k of ['trials', 'seconds', 'warmupSeconds']) {
+    if (!(OPTIONS[k] >= (k === 'trials' ? 1 : 0)) || (k === 'trials' && !Number.isInteger(OPTIONS[k]))) {
+      throw new Error(`--${k === 'warmupSeconds' ? 'warmup' : k}: ${OPTIONS[k]} is not a valid value`);
+    }
   }
   const cases = selectCases(OPTIONS.only);
   const started = new Date();
