@@ -272,6 +272,8 @@ async function main() {
   const cases = selectCases(OPTIONS.only);
   const started = new Date();
   const dir = scratchDir('via-net-apps-bench-');
+  const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
+  process.on('exit', removeDir); // also when a signal ends the run (procs.js exits on it)
   const servers = [];
   let pem = null;
   const ftpSources = new Map();
@@ -342,7 +344,7 @@ async function main() {
     if (report.warnings.length) process.stderr.write(`\n${report.warnings.map((w) => `WARNING: ${w}`).join('\n')}\n`);
   } finally {
     await Promise.all(servers.map((s) => s.app.stop()));
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeDir();
   }
 }
 
