@@ -10,7 +10,6 @@
  * bench-results/<timestamp>.json (schema: benchmarks/SCHEMA.md) and two SVG plots next to it.
  */
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const { allTransports, BASELINE } = require('./transports');
 const { parseArgs, USAGE } = require('./lib/args');
@@ -19,6 +18,7 @@ const { workerExecArgv } = require('./lib/worker-pair');
 const { Progress } = require('./lib/progress');
 const { resultsFor, keyFigures, formatSummary, plots } = require('./lib/report');
 const { formatSize } = require('./lib/sizes');
+const { reportHeader } = require('./lib/host');
 
 const ROOT = path.resolve(__dirname, '..');
 const SCHEMA_ID = 'via-net-bench/1';
@@ -26,20 +26,6 @@ const SCHEMA_ID = 'via-net-bench/1';
 /** ISO 8601 basic format (no colons, so it is a portable file name): 20261121T125318Z. */
 function fileStamp(date) {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-}
-
-function hostInfo() {
-  const cpus = os.cpus();
-  return {
-    platform: process.platform,
-    release: os.release(),
-    arch: process.arch,
-    cpus: cpus.length,
-    cpuModel: cpus.length ? cpus[0].model : 'unknown',
-    totalMemoryBytes: os.totalmem(),
-    node: process.version,
-    loadAverage: os.loadavg(),
-  };
 }
 
 /** VIA_NET_* variables reach the workers and override preset parameters: the report must say so. */
@@ -86,11 +72,7 @@ async function main(argv) {
 
   const results = raw.transports.filter((t) => t.status !== 'unavailable').map((t) => resultsFor(t.name, raw.measurements, raw.idleConnections));
   const report = {
-    schema: SCHEMA_ID,
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    durationSeconds: (finished - started) / 1000,
-    host: hostInfo(),
+    ...reportHeader(SCHEMA_ID, started, finished),
     options: {
       quick: opts.quick,
       trials: opts.trials,

@@ -24,7 +24,8 @@ function expectedBytes(count) {
 }
 
 function clientArgs(port, { requests, inflight, warmup, scheme = 'http' }) {
-  return [port, requests, inflight, SIZES.join(','), warmup, scheme];
+  return ['--port', port, '--requests', requests, '--inflight', inflight, '--sizes', SIZES.join(','), '--warmup', warmup,
+    ...(scheme === 'https' ? ['--https'] : [])];
 }
 
 describe('HTTP/2 under via-net/register', function () {

@@ -13,11 +13,10 @@
  *   node benchmarks/apps/h2-register.js [--trials 3] [--requests 5000] [--inflight 1]
  *                                       [--sizes 13,4096,65536] [--warmup 200] [--json]
  */
-const { spawn } = require('child_process');
 const path = require('path');
 const { median } = require('../lib/stats');
-
-const { ROOT, REGISTER, arg } = require('../lib/cli');
+const { arg } = require('../lib/cli');
+const { App, MODES: [VIA, NET] } = require('./procs');
 
 const TRIALS = Number(arg('trials', 3));
 const REQUESTS = Number(arg('requests', 5000));
@@ -27,56 +26,26 @@ const WARMUP = Number(arg('warmup', 200));
 const JSON_OUT = process.argv.includes('--json');
 
 const MODES = [
-  { name: 'register', preload: ['-r', REGISTER] },
-  { name: 'plain', preload: [] },
+  { ...VIA, name: 'register' },
+  { ...NET, name: 'plain' },
 ];
 
-function childEnv() {
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  delete env.VIA_NET_TRANSPORT;
-  return env;
-}
-
-function startServer() {
-  const child = spawn(process.execPath, [path.join(__dirname, 'h2-server.js')], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('h2 server not ready')), 20_000);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /PORT (\d+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve({ child, port: Number(m[1]) }); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`h2 server exited ${code}`)); });
-  });
-}
-
-function runClient(mode, port) {
-  const args = [...mode.preload, path.join(__dirname, 'h2-client.js'), port, REQUESTS, INFLIGHT, SIZES, WARMUP];
-  const child = spawn(process.execPath, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  return new Promise((resolve, reject) => {
-    // Generous: a JSStreamSocket run with 64 KB bodies has been seen to take ~17 ms a request.
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${mode.name} client timed out`)); }, 60_000 + REQUESTS * 40);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`${mode.name} client exited ${code}`));
-      const r = JSON.parse(out.trim().split('\n').pop());
-      if (r.bad !== 0 || r.responses !== REQUESTS + WARMUP) {
-        return reject(new Error(`${mode.name} client: ${r.bad} bad bodies, ${r.responses} of ${REQUESTS + WARMUP} responses`));
-      }
-      resolve(r);
-    });
-  });
+async function runClient(mode, port) {
+  const args = ['--port', port, '--requests', REQUESTS, '--inflight', INFLIGHT, '--sizes', SIZES, '--warmup', WARMUP];
+  // Generous: a JSStreamSocket run with 64 KB bodies has been seen to take ~17 ms a request.
+  const r = await new App(path.join(__dirname, 'h2-client.js'), args, { mode }).result(60_000 + REQUESTS * 40);
+  if (r.bad !== 0 || r.responses !== REQUESTS + WARMUP) {
+    throw new Error(`${mode.name} client: ${r.bad} bad bodies, ${r.responses} of ${REQUESTS + WARMUP} responses`);
+  }
+  return r;
 }
 
 const fmt = (ms) => `${ms.toFixed(0)} ms`;
 
 async function main() {
-  const { child: server, port } = await startServer();
+  const server = new App(path.join(__dirname, 'h2-server.js'), [], { mode: NET });
   try {
+    const port = Number((await server.waitFor(/^PORT (\d+)$/))[1]);
     const samples = { register: [], plain: [] };
     let carrier = null;
     for (let trial = 0; trial < TRIALS; trial++) {
@@ -106,7 +75,7 @@ async function main() {
       console.log(`  under register http2 ran on: ${carrier.wrapper} over ${carrier.handle} (transport ${carrier.transport})`);
     }
   } finally {
-    server.kill('SIGTERM');
+    await server.stop();
   }
 }
 

@@ -1,9 +1,18 @@
 'use strict';
-// FTP benchmark client: basic-ftp. Usage: node client.js <port> <downloadDir> <file>...
-// For each file: upload it (timed), download it back (timed). Prints one JSON line with the times in
-// ms and the transport of the control connection (undefined without via-net/register).
+/**
+ * FTP benchmark client, an ordinary basic-ftp app. For each file: upload it, then download it back
+ * into <downloadDir>, each timed as a phase of benchmarks/apps/probe.js (`upload <name>`,
+ * `download <name>`). The runner (benchmarks/apps/run.js) checks the sha256 of both copies.
+ *
+ *   node benchmarks/ftp/client.js <port> <downloadDir> <file>...
+ *
+ * Prints one JSON line: per file its name, bytes, uploadMs and downloadMs.
+ */
 const ftp = require('basic-ftp');
+const fs = require('fs');
 const path = require('path');
+const { phase } = require('../apps/probe');
+const { finish, fail } = require('../apps/load');
 
 async function main() {
   const [port, downloadDir, ...files] = process.argv.slice(2);
@@ -12,16 +21,11 @@ async function main() {
   const results = [];
   for (const file of files) {
     const name = path.basename(file);
-    let t = process.hrtime.bigint();
-    await client.uploadFrom(file, name);
-    const uploadMs = Number(process.hrtime.bigint() - t) / 1e6;
-    t = process.hrtime.bigint();
-    await client.downloadTo(path.join(downloadDir, name), name);
-    const downloadMs = Number(process.hrtime.bigint() - t) / 1e6;
-    results.push({ name, uploadMs, downloadMs });
+    const up = await phase(`upload ${name}`, () => client.uploadFrom(file, name));
+    const down = await phase(`download ${name}`, () => client.downloadTo(path.join(downloadDir, name), name));
+    results.push({ name, bytes: fs.statSync(file).size, uploadMs: up.ms, downloadMs: down.ms });
   }
-  const transport = client.ftp.socket.transport;
   client.close();
-  console.log(JSON.stringify({ transport, results }));
+  finish({ results });
 }
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch(fail);

@@ -1,53 +1,66 @@
 'use strict';
-// HTTP benchmark client: keep-alive http.Agent, <concurrency> requests in flight, for <seconds>
-// after a warm-up. Usage: node client.js <port> <concurrency> <seconds> <warmupSeconds>
-// Prints one JSON line: requests, elapsed ms, p50/p99 latency in µs, transport of the sockets.
+/**
+ * HTTP/1.1 benchmark client, an ordinary app: GETs of benchmarks/apps/body.js's bodies from
+ * server.js, `inflight` at a time (benchmarks/apps/load.js), a warm-up and then the timed phase.
+ * Every body is compared with the bytes it must be.
+ *
+ *   node benchmarks/http/client.js --port N [--api agent|fetch|close] [--inflight 1]
+ *        [--seconds 3 | --requests N] [--warmup-seconds 0.5 | --warmup N] [--sizes 13] [--https]
+ *
+ * agent: http.get through a keep-alive http.Agent of `inflight` sockets; fetch: the global fetch
+ * (undici, its own keep-alive pool); close: an agent without keep-alive, so every request opens
+ * and closes a connection of its own. --https: the same over TLS (trust the server's certificate
+ * with NODE_EXTRA_CA_CERTS). Prints one JSON line: the timing and latency quantiles (µs), bad
+ * (bodies that differ), bytes and responses (warm-up included).
+ */
 const http = require('http');
+const https = require('https');
+const { forPath, pathOf } = require('../apps/body');
+const { measure, loadOptions, finish, fail } = require('../apps/load');
+const { arg } = require('../lib/cli');
 
-const [port, concurrency, seconds, warmup] = process.argv.slice(2).map(Number);
-const MAX_SAMPLES = 2_000_000; // bounds the latency buffer (and the run) whatever the speed
-const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-const latencies = new Float64Array(MAX_SAMPLES);
-const transports = new Set();
-let count = 0;
-let measuring = false;
-let stopAt = 0;
-let checked = 0;
+const { port, inflight, sizes, warmup, timed } = loadOptions({ sizes: '13', warmup: { seconds: 0.5 }, timed: { seconds: 3 } });
+const api = arg('api', 'agent');
+const secure = process.argv.includes('--https');
+const proto = secure ? https : http;
+const origin = `${secure ? 'https' : 'http'}://127.0.0.1:${port}`;
+if (!['agent', 'fetch', 'close'].includes(api)) fail(new Error(`--api ${api}: agent, fetch or close`));
+const agent = new proto.Agent({ keepAlive: api !== 'close', maxSockets: inflight });
 
-function once() {
+let bad = 0;
+let bytes = 0;
+let responses = 0;
+
+/** One GET through the agent: resolves with the body. */
+function agentGet(path) {
   return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-      let bytes = 0;
-      res.on('data', (d) => { bytes += d.length; });
-      res.on('end', () => {
-        if (res.statusCode !== 200 || bytes !== 13) return reject(new Error(`bad response ${res.statusCode} ${bytes}`));
-        if (checked < concurrency * 4) { checked++; transports.add((req.socket && req.socket.transport) ?? 'tcp (node:net)'); }
-        if (measuring && count < MAX_SAMPLES) latencies[count++] = Number(process.hrtime.bigint() - t0) / 1e3;
-        resolve();
-      });
+    const req = proto.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+      const parts = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () => resolve(res.statusCode === 200 ? Buffer.concat(parts) : null));
+      res.on('error', reject);
     });
     req.on('error', reject);
   });
 }
 
-async function worker() {
-  while (Date.now() < stopAt && count < MAX_SAMPLES) await once();
+async function fetchGet(path) {
+  const res = await fetch(origin + path);
+  const data = Buffer.from(await res.arrayBuffer());
+  return res.status === 200 ? data : null;
 }
 
-async function main() {
-  stopAt = Date.now() + warmup * 1000;
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  measuring = true;
-  const t0 = process.hrtime.bigint();
-  stopAt = Date.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const sorted = latencies.subarray(0, count).sort();
-  const pct = (p) => sorted[Math.min(count - 1, Math.floor(p * count))];
-  agent.destroy();
-  console.log(JSON.stringify({ requests: count, elapsedMs, p50: pct(0.5), p99: pct(0.99), transports: [...transports] }));
-  // Exit at once (see benchmarks/ftp/client.js: native teardown bug).
-  process.stdout.write('', () => process.exit(0));
+const get = api === 'fetch' ? fetchGet : agentGet;
+
+async function request(i) {
+  const path = pathOf(sizes, i);
+  const data = await get(path);
+  responses++;
+  if (data) bytes += data.length;
+  if (!data || !data.equals(forPath(path).data)) bad++;
 }
-main().catch((err) => { console.error(err); process.exit(1); });
+
+measure({ inflight, warmup, timed, request }).then((figures) => {
+  agent.destroy();
+  finish({ api, inflight, secure, ...figures, bad, bytes, responses });
+}, fail);

@@ -64,11 +64,16 @@ function validate(schema, value, root = schema, path = '$', errors = []) {
   return errors;
 }
 
-/** The JSON Schema embedded in a Markdown file: the first ```json fenced block. */
-function schemaFromMarkdown(markdown) {
-  const m = /```json\s*\n([\s\S]*?)\n```/.exec(markdown);
-  if (!m) throw new Error('no ```json block in the schema document');
-  return JSON.parse(m[1]);
+/**
+ * The JSON Schema embedded in a Markdown file: the first ```json fenced block, or with `title` the
+ * one whose "title" is that.
+ */
+function schemaFromMarkdown(markdown, title) {
+  for (const m of markdown.matchAll(/```json\s*\n([\s\S]*?)\n```/g)) {
+    const schema = JSON.parse(m[1]);
+    if (title === undefined || schema.title === title) return schema;
+  }
+  throw new Error(`no \`\`\`json block${title === undefined ? '' : ` titled "${title}"`} in the schema document`);
 }
 
 module.exports = { validate, schemaFromMarkdown };

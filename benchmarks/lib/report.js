@@ -303,4 +303,4 @@ function plots(report) {
   return { latency, bandwidth };
 }
 
-module.exports = { resultsFor, keyFigures, formatSummary, plots, KEY_FIGURES, TIMED_FIGURES, CONNECTION_FIGURES, THINK_FIGURES, human, formatSize };
+module.exports = { resultsFor, keyFigures, formatSummary, plots, KEY_FIGURES, TIMED_FIGURES, CONNECTION_FIGURES, THINK_FIGURES, human, table, formatSize };
