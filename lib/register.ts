@@ -112,6 +112,63 @@ function reparentServerClass(name: string, cls: any, viaServerProto: object, pat
   }
 }
 
+/**
+ * How TLS and HTTP/2 connections made through node's own tls.connect and http2.connect travel:
+ * 'tcp' (the default) on node's kernel handle, where node runs them natively; 'auto' on the path
+ * any connection would take. On a user-level transport the socket has no native handle, so node
+ * runs TLS and HTTP/2 through its JS stream adapter (JSStreamSocket), which costs more per chunk
+ * than shared memory saves: measured 0.61-0.91x node:net for HTTP/2 and 0.88x for HTTPS with one
+ * request in flight (benchmarks/apps). Via-net is never slower than net, so they stay on TCP.
+ */
+type TlsH2Path = 'tcp' | 'auto';
+
+function tlsH2PathFromEnv(): TlsH2Path {
+  const value = process.env.VIA_NET_TLS_H2;
+  if (value === undefined || value === '' || value === 'tcp') return 'tcp';
+  if (value === 'auto') return 'auto';
+  debug('VIA_NET_TLS_H2=%s is neither tcp nor auto: using tcp', value);
+  return 'tcp';
+}
+
+/**
+ * True when the patched net.connect was called by node's http2.connect (seen on the stack, so it
+ * works for every way of loading http2, CommonJS and ESM alike). Only connects whose options
+ * carry a string port are looked at: http2 always passes `'' + port`, and capturing a stack,
+ * even one frame deep, costs a few µs.
+ */
+function calledByHttp2(options: unknown, connectFn: Function): boolean {
+  if (typeof options !== 'object' || options === null || typeof (options as { port?: unknown }).port !== 'string') return false;
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  try {
+    Error.stackTraceLimit = 1;
+    Error.prepareStackTrace = (_err, frames) => frames;
+    const holder: { stack?: NodeJS.CallSite[] } = {};
+    Error.captureStackTrace(holder, connectFn);
+    const caller = holder.stack?.[0];
+    return caller?.getFileName() === 'node:internal/http2/core';
+  } catch {
+    return false;
+  } finally {
+    Error.stackTraceLimit = limit;
+    Error.prepareStackTrace = prepare;
+  }
+}
+
+/** net.connect: node's http2 gets a TCP connection (see TlsH2Path); everything else via-net's choice. */
+function makeConnect(facade: typeof Facade, tlsH2: TlsH2Path): typeof net.connect {
+  if (tlsH2 === 'auto') return facade.connect;
+  function connect(this: unknown, ...args: any[]): any {
+    const options = args[0];
+    if (calledByHttp2(options, connect) && options.transport === undefined) {
+      debug('http2.connect: TCP, for node\'s native HTTP/2 (VIA_NET_TLS_H2)');
+      args[0] = { ...options, transport: 'tcp' };
+    }
+    return (facade.connect as (...a: any[]) => any).apply(this, args);
+  }
+  return connect as typeof net.connect;
+}
+
 /** tls.connect without a `socket` runs TLS over a fresh via-net connection instead of its own TCP handle. */
 function wrapTlsConnect(tls: any, facade: typeof Facade, patched: string[]): void {
   const original = tls.connect;
@@ -269,8 +326,10 @@ function register(): RegisterReport {
   netAny.createServer = function createServer(options?: any, connectionListener?: any) {
     return new Server(options, connectionListener);
   };
-  netAny.connect = facade.connect;
-  netAny.createConnection = facade.connect;
+  const tlsH2 = tlsH2PathFromEnv();
+  const connect = makeConnect(facade, tlsH2);
+  netAny.connect = connect;
+  netAny.createConnection = connect;
   patched.push('net.Socket', 'net.Stream', 'net.Server', 'net.createServer', 'net.connect', 'net.createConnection');
 
   // Loaded here (cheap, and usually already loaded by node itself) so their classes can be re-parented.
@@ -285,7 +344,8 @@ function register(): RegisterReport {
     http.Agent.prototype.createConnection = facade.connect;
     patched.push('http.Agent.prototype.createConnection');
   }
-  wrapTlsConnect(tls, facade, patched);
+  if (tlsH2 === 'auto') wrapTlsConnect(tls, facade, patched);
+  else debug('tls.connect and http2.connect stay on TCP (VIA_NET_TLS_H2=tcp)');
   keepTlsSocketOnNodeSocket(tls, patched);
   installGlobalDispatcher(facade, patched);
 

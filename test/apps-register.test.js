@@ -54,16 +54,28 @@ describe('apps: loading via-net/register', function () {
     expect(all.every((o) => o.transport === 'shm')).to.equal(true);
   });
 
-  it('https servers and https.Agent / fetch clients run TLS over shm', async function () {
-    const pem = selfSignedCert(dir);
-    if (!pem) this.skip(); // no openssl on this machine
-    const { key, cert } = pem;
-    server = startServer('https-server.js', [key, cert], { ready: /^PORT (\d+)$/, observeFile: path.join(dir, 's.obs') });
+  async function httpsRun({ key, cert }, env) {
+    server = startServer('https-server.js', [key, cert], { ready: /^PORT (\d+)$/, env, observeFile: path.join(dir, 's.obs') });
     const port = Number((await server.started)[1]);
-    const result = await runClient('https-client.js', [port, 1 << 20, 4], { env: { NODE_EXTRA_CA_CERTS: cert }, observeFile: path.join(dir, 'c.obs') });
+    const result = await runClient('https-client.js', [port, 1 << 20, 4], { env: { ...env, NODE_EXTRA_CA_CERTS: cert }, observeFile: path.join(dir, 'c.obs') });
     expect(result.viaAgent).to.have.length(4);
     expect(result.viaFetch).to.have.length(4);
-    for (const r of result.viaAgent) expect(r).to.deep.equal({ ok: true, server: 'shm', client: 'shm' });
+    return result;
+  }
+
+  it('https servers and https.Agent / fetch clients run TLS on node\'s own TCP handle by default, bodies intact', async function () {
+    const pem = selfSignedCert(dir);
+    if (!pem) this.skip(); // no openssl on this machine
+    const result = await httpsRun(pem, {});
+    for (const r of result.viaAgent) expect(r).to.deep.equal({ ok: true, server: 'tcp', client: 'tcp', over: 'handle' });
+    for (const r of result.viaFetch) expect(r).to.deep.equal({ ok: true, server: 'tcp' });
+  });
+
+  it('with VIA_NET_TLS_H2=auto they run TLS over shm (through node\'s JS stream adapter), bodies intact', async function () {
+    const pem = selfSignedCert(dir);
+    if (!pem) this.skip();
+    const result = await httpsRun(pem, { VIA_NET_TLS_H2: 'auto' });
+    for (const r of result.viaAgent) expect(r).to.deep.equal({ ok: true, server: 'shm', client: 'shm', over: 'JSStreamSocket' });
     for (const r of result.viaFetch) expect(r).to.deep.equal({ ok: true, server: 'shm' });
     const all = readObservations(path.join(dir, 's.obs')).concat(readObservations(path.join(dir, 'c.obs')));
     expect(all.every((o) => o.transport === 'shm')).to.equal(true);

@@ -6,10 +6,12 @@
 // unmodified app pair of benchmarks/apps (h2-server.js, h2-client.js) as separate processes and
 // checks every response body's sha256 against the server's header and the client's own copy.
 const { expect } = require('chai');
+const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const { scratchDir, selfSignedCert, startServer, runClient } = require('./apps/harness');
 
+const REGISTER_MJS = path.join(__dirname, '..', 'dist', 'register.mjs');
 const SERVER = path.join('..', '..', 'benchmarks', 'apps', 'h2-server.js');
 const CLIENT = path.join('..', '..', 'benchmarks', 'apps', 'h2-client.js');
 const SIZES = [13, 4096, 65536];
@@ -58,35 +60,74 @@ describe('HTTP/2 under via-net/register', function () {
     expect(r.bytes).to.equal(expectedBytes(run.requests + run.warmup));
   });
 
-  it('h2 over TLS under register (the wrapped tls.connect): TLS encrypts over the via-net socket\'s kernel handle, bodies intact', async function () {
+  async function tlsRun(env) {
     dir = scratchDir('via-net-h2-');
     const pem = selfSignedCert(dir);
-    if (!pem) this.skip(); // no openssl on this machine
+    if (!pem) return null; // no openssl on this machine
     const { key, cert } = pem;
     const port = await plainServer([0, key, cert]);
     const run = { requests: 300, inflight: 4, warmup: 24, scheme: 'https' };
-    const r = await runClient(CLIENT, clientArgs(port, run), { env: { NODE_EXTRA_CA_CERTS: cert } });
+    const r = await runClient(CLIENT, clientArgs(port, run), { env: { ...env, NODE_EXTRA_CA_CERTS: cert } });
     expect(r.register).to.equal(true);
     expect(r.atConnect).to.include({ wrapper: 'TLSSocket', handle: 'TLSWrap', isStreamBase: true });
-    // The TLSWrap's parent: via-net's socket (not a JSStreamSocket) on its kernel TCP handle.
-    expect(r.atConnect).to.include({ tlsOver: 'Socket', tlsParentHandle: 'TCP' });
     expect(r.transport).to.equal('tcp');
     expect(r.responses).to.equal(run.requests + run.warmup);
     expect(r.bad).to.equal(0);
     expect(r.bytes).to.equal(expectedBytes(run.requests + run.warmup));
+    return r;
+  }
+
+  it('h2 over TLS under register: node\'s own tls.connect, TLS on its kernel TCP handle as without register, bodies intact', async function () {
+    const r = await tlsRun({});
+    if (!r) this.skip();
+    expect(r.atConnect).to.include({ tlsOver: null, tlsParentHandle: 'TCP' });
   });
 
-  it('with the server under register too, the client still takes shm (the asynchronous attempt), bodies intact', async () => {
-    server = startServer(SERVER, [], { ready: /^PORT (\d+)$/ });
+  it('h2 over TLS with VIA_NET_TLS_H2=auto (the wrapped tls.connect): TLS encrypts over the via-net socket\'s kernel handle, bodies intact', async function () {
+    const r = await tlsRun({ VIA_NET_TLS_H2: 'auto' });
+    if (!r) this.skip();
+    // The TLSWrap's parent: via-net's socket (not a JSStreamSocket) on its kernel TCP handle.
+    expect(r.atConnect).to.include({ tlsOver: 'Socket', tlsParentHandle: 'TCP' });
+  });
+
+  async function bothUnderRegister(env) {
+    server = startServer(SERVER, [], { ready: /^PORT (\d+)$/, env });
     const port = Number((await server.started)[1]);
     const run = { requests: 300, inflight: 4, warmup: 24 };
-    const r = await runClient(CLIENT, clientArgs(port, run));
-    expect(r.transport).to.equal('shm');
-    // Documented: on shm the handle is not a StreamBase, so http2 runs over a JS stream.
-    expect(r.atConnect.wrapper).to.equal('JSStreamSocket');
+    const r = await runClient(CLIENT, clientArgs(port, run), { env });
     expect(r.responses).to.equal(run.requests + run.warmup);
     expect(r.bad).to.equal(0);
     expect(r.bytes).to.equal(expectedBytes(run.requests + run.warmup));
+    return r;
+  }
+
+  it('with the server under register too, http2.connect still takes TCP on the kernel handle (node\'s native HTTP/2), bodies intact', async () => {
+    const r = await bothUnderRegister({});
+    expect(r.transport).to.equal('tcp');
+    expect(r.atConnect).to.deep.equal({ wrapper: 'Socket', handle: 'TCP', isStreamBase: true, transport: 'tcp' });
+  });
+
+  it('with VIA_NET_TLS_H2=auto and the server under register, the client takes shm (the asynchronous attempt), bodies intact', async () => {
+    const r = await bothUnderRegister({ VIA_NET_TLS_H2: 'auto' });
+    expect(r.transport).to.equal('shm');
+    // Documented: on shm the handle is not a StreamBase, so http2 runs over a JS stream.
+    expect(r.atConnect.wrapper).to.equal('JSStreamSocket');
+  });
+
+  it('an ESM app (--import, named import of connect from node:http2) also gets TCP on the kernel handle', async () => {
+    server = startServer(SERVER, [], { ready: /^PORT (\d+)$/ });
+    const port = Number((await server.started)[1]);
+    const script = `
+      import { connect } from 'node:http2';
+      const session = connect('http://127.0.0.1:${port}');
+      const handle = session.socket._handle ? session.socket._handle.constructor.name : null;
+      const req = session.request({ ':path': '/13/1' });
+      let bytes = 0;
+      req.on('data', (d) => { bytes += d.length; });
+      req.on('end', () => { console.log(JSON.stringify({ handle, bytes })); session.close(); });
+      req.end();`;
+    const out = execFileSync(process.execPath, ['--import', REGISTER_MJS, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(JSON.parse(out.trim().split('\n').pop())).to.deep.equal({ handle: 'TCP', bytes: 13 });
   });
 
   it('the same client without register gives the same picture as under register on TCP (node:net\'s own)', async () => {

@@ -46,12 +46,20 @@ function onLine(line) {
 }
 
 if (ACTIVE) {
-  const socketProto = net.Socket.prototype;
-  const connect = socketProto.connect;
-  socketProto.connect = function probedConnect(...args) {
-    this.once('connect', () => count('client', this));
-    return connect.apply(this, args);
-  };
+  // Under register, net.Socket is via-net's, while a TLSSocket stays on node's own socket class
+  // (whose connect via-net's also calls over TCP): probe both, and count each socket once.
+  const counted = Symbol('probe.counted');
+  const protos = new Set([net.Socket.prototype, Object.getPrototypeOf(require('tls').TLSSocket.prototype)]);
+  for (const proto of protos) {
+    const connect = proto.connect;
+    proto.connect = function probedConnect(...args) {
+      if (!this[counted]) {
+        this[counted] = true;
+        this.once('connect', () => count('client', this));
+      }
+      return connect.apply(this, args);
+    };
+  }
   const serverProto = net.Server.prototype;
   const emit = serverProto.emit;
   serverProto.emit = function probedEmit(event, ...args) {

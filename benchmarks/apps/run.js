@@ -22,7 +22,7 @@ const crypto = require('crypto');
 const { ROOT, arg } = require('../lib/cli');
 const { App, MODES } = require('./procs');
 const { forPath, pathOf } = require('./body');
-const { summarize, formatTable, allShm } = require('./summary');
+const { summarize, formatTable, allOn } = require('./summary');
 const { reportHeader } = require('../lib/host');
 const { scratchDir, freePort, makeRandomFile, sha256File, selfSignedCert } = require('../../test/apps/harness');
 
@@ -74,49 +74,56 @@ const INTEGRITY = {
 const sizeLabel = (bytes) => `${bytes / MB} MB`;
 
 /**
- * The cases: each one client app against one server app. kind: 'requests' (per-request
+ * The path via-net/register gives node's TLS and HTTP/2 (VIA_NET_TLS_H2): TCP on node's own handle
+ * by default, where node runs them natively; shm with VIA_NET_TLS_H2=auto.
+ */
+const TLS_H2_PATH = process.env.VIA_NET_TLS_H2 === 'auto' ? 'shm' : 'tcp';
+
+/**
+ * The cases: each one client app against one server app. path: the transport via-net's ends
+ * must be on (a row on any other is flagged). kind: 'requests' (per-request
  * figures of the timed phase), 'transfer' (one timed phase moving `bytes`), 'ftp' (an upload and
  * a download phase per file: two rows).
  */
 const CASES = [
   ...[1, 16].map((n) => ({
-    name: `http-agent-${n}`, server: 'http', kind: 'requests', unit: 'req/s',
+    name: `http-agent-${n}`, server: 'http', kind: 'requests', unit: 'req/s', path: 'shm',
     label: `HTTP/1.1 keep-alive, http.Agent, 13 B bodies, ${n} in flight`,
     client: 'benchmarks/http/client.js', args: ['--api', 'agent', '--inflight', n, '--sizes', 13],
   })),
   ...[1, 16].map((n) => ({
-    name: `fetch-${n}`, server: 'http', kind: 'requests', unit: 'req/s',
+    name: `fetch-${n}`, server: 'http', kind: 'requests', unit: 'req/s', path: 'shm',
     label: `HTTP/1.1 keep-alive, global fetch (undici), 13 B bodies, ${n} in flight`,
     client: 'benchmarks/http/client.js', args: ['--api', 'fetch', '--inflight', n, '--sizes', 13],
   })),
   {
-    name: 'http-new-conn', server: 'http', kind: 'requests', unit: 'req/s',
+    name: 'http-new-conn', server: 'http', kind: 'requests', unit: 'req/s', path: 'shm',
     label: 'HTTP/1.1, a new connection per request (http.Agent without keep-alive), 13 B bodies, 1 in flight',
     client: 'benchmarks/http/client.js', args: ['--api', 'close', '--inflight', 1, '--sizes', 13],
   },
   ...[1, 16].map((n) => ({
-    name: `https-agent-${n}`, server: 'https', kind: 'requests', unit: 'req/s',
+    name: `https-agent-${n}`, server: 'https', kind: 'requests', unit: 'req/s', path: TLS_H2_PATH,
     label: `HTTPS keep-alive (self-signed, NODE_EXTRA_CA_CERTS), https.Agent, 13 B bodies, ${n} in flight`,
     client: 'benchmarks/http/client.js', args: ['--api', 'agent', '--inflight', n, '--sizes', 13, '--https'],
   })),
   {
-    name: 'h2-streams-16', server: 'h2', kind: 'requests', unit: 'req/s',
+    name: 'h2-streams-16', server: 'h2', kind: 'requests', unit: 'req/s', path: TLS_H2_PATH,
     label: `HTTP/2, one session, 16 streams in flight, ${mixed} B bodies in turn`,
     client: 'benchmarks/apps/h2-client.js', args: ['--inflight', 16, '--sizes', mixed],
   },
   {
-    name: 'h2-big', server: 'h2', kind: 'transfer', unit: 'MB/s', bytes: OPTIONS.h2BigBytes,
+    name: 'h2-big', server: 'h2', kind: 'transfer', unit: 'MB/s', bytes: OPTIONS.h2BigBytes, path: TLS_H2_PATH,
     label: `HTTP/2, one ${sizeLabel(OPTIONS.h2BigBytes)} response on a warm session (after one of the same size)`,
     client: 'benchmarks/apps/h2-client.js', args: ['--inflight', 1, '--sizes', OPTIONS.h2BigBytes, '--requests', 1, '--warmup', 1],
     fixedCount: true,
   },
   ...[1, 16].map((n) => ({
-    name: `ws-${n}`, server: 'ws', kind: 'requests', unit: 'msg/s', echo: true,
+    name: `ws-${n}`, server: 'ws', kind: 'requests', unit: 'msg/s', echo: true, path: 'shm',
     label: `WebSocket (ws) echo, ${mixed} B binary messages in turn, ${n} in flight`,
     client: 'benchmarks/apps/ws-client.js', args: ['--inflight', n, '--sizes', mixed],
   })),
   ...['small', 'large'].map((which) => ({
-    name: `ftp-${which}`, server: 'ftp', kind: 'ftp', unit: 'MB/s', bytes: OPTIONS.ftpBytes[which],
+    name: `ftp-${which}`, server: 'ftp', kind: 'ftp', unit: 'MB/s', bytes: OPTIONS.ftpBytes[which], path: 'shm',
     label: `FTP (ftp-srv + basic-ftp, passive), a ${sizeLabel(OPTIONS.ftpBytes[which])} file on tmpfs`,
     client: 'benchmarks/ftp/client.js',
   })),
@@ -327,7 +334,7 @@ async function main() {
           const r = await runTrial(c, mode, serverOf.get(`${c.server}/${mode.name}`), ctx);
           trials.push({ trial: t, case: c.name, mode: mode.name, ...r });
           const figures = Object.entries(r.samples).map(([row, s]) => `${row} ${s.throughput.toPrecision(4)} ${c.unit}`).join(', ');
-          const loud = mode.name === 'via-net' && !allShm(r.transports) ? `  !! NOT SHM: ${JSON.stringify(r.transports)}` : '';
+          const loud = mode.name === 'via-net' && !allOn(r.transports, c.path) ? `  !! NOT ${c.path.toUpperCase()}: ${JSON.stringify(r.transports)}` : '';
           progress(`trial ${t + 1}/${OPTIONS.trials} ${mode.name.padEnd(8)} ${figures}${loud}`);
         }
       }

@@ -17,11 +17,11 @@ function addCounts(a, b) {
   return a;
 }
 
-/** Both ends of every connection over shm (and at least one connection each). */
-function allShm(transports) {
+/** Both ends of every connection on `path` (and at least one connection each). */
+function allOn(transports, path) {
   return ['client', 'server'].every((side) => {
     const kinds = Object.keys(transports[side]);
-    return kinds.length === 1 && kinds[0] === 'shm';
+    return kinds.length === 1 && kinds[0] === path;
   });
 }
 
@@ -60,15 +60,15 @@ function summarize(cases, trials, fsOnly) {
           ? { median: v / n, min: Math.min(...perTrial), max: Math.max(...perTrial) }
           : null;
       }
-      const shmBothEnds = allShm(modes[VIA].transports);
-      if (!shmBothEnds) {
-        warnings.push(`${r.name}: via-net did NOT run over shm at both ends (client ${describeCounts(modes[VIA].transports.client)},`
-          + ` server ${describeCounts(modes[VIA].transports.server)}): its via-net figures are not shm figures`);
+      const onPath = allOn(modes[VIA].transports, c.path);
+      if (!onPath) {
+        warnings.push(`${r.name}: via-net did NOT run over ${c.path} at both ends (client ${describeCounts(modes[VIA].transports.client)},`
+          + ` server ${describeCounts(modes[VIA].transports.server)}): its via-net figures are not ${c.path} figures`);
       }
       const checks = trials.filter((x) => x.case === c.name).reduce((sum, x) => sum + x.checks, 0);
       // A mismatch stops the run, so a row that is reported passed every check.
       const integrity = { ok: true, checks, method: c.integrity };
-      const row = { name: r.name, case: c.name, server: c.server, kind: c.kind, unit: c.unit, label: r.label, shmBothEnds, integrity, modes, ratios };
+      const row = { name: r.name, case: c.name, server: c.server, kind: c.kind, unit: c.unit, label: r.label, path: c.path, onPath, integrity, modes, ratios };
       if (fsOnly[c.name]) {
         const ms = median(fsOnly[c.name]);
         row.fsOnly = { ms, throughput: c.bytes / (1 << 20) / (ms / 1000), trials: fsOnly[c.name] };
@@ -106,7 +106,7 @@ function ends(row, mode) {
   const t = row.modes[mode].transports;
   const side = (counts) => Object.keys(counts).join('+') || 'none';
   const text = `${side(t.client)}/${side(t.server)}`;
-  return mode === VIA && !row.shmBothEnds ? `${text} !! NOT SHM` : text;
+  return mode === VIA && !row.onPath ? `${text} !! NOT ${row.path.toUpperCase()}` : text;
 }
 
 /** The end-of-run table: two lines per row (via-net with its ratios, node:net). */
@@ -159,4 +159,4 @@ function formatTable(report) {
   return `${out.join('\n')}\n`;
 }
 
-module.exports = { summarize, formatTable, allShm };
+module.exports = { summarize, formatTable, allOn };

@@ -12,7 +12,10 @@ function get() {
     const req = https.get({ host: '127.0.0.1', port, path: `/?size=${size}`, agent }, (res) => {
       const h = crypto.createHash('sha256');
       res.on('data', (d) => h.update(d));
-      res.on('end', () => resolve({ ok: h.digest('hex') === res.headers['x-sha256'], server: res.headers['x-transport'], client: req.socket.transport }));
+      // What TLS encrypts over: node's own handle, or a JS stream around a handle-less socket.
+      const wrap = req.socket._handle && req.socket._handle._parentWrap;
+      const over = wrap ? wrap.constructor.name : 'handle';
+      res.on('end', () => resolve({ ok: h.digest('hex') === res.headers['x-sha256'], server: res.headers['x-transport'], client: req.socket.transport, over }));
     });
     req.on('error', reject);
   });
