@@ -169,6 +169,22 @@ function makeConnect(facade: typeof Facade, tlsH2: TlsH2Path): typeof net.connec
   return connect as typeof net.connect;
 }
 
+/**
+ * http.Agent's connections. An agent without keep-alive (`agent: false`, `new Agent()`) opens a
+ * connection per request and closes it after the response: its time goes to setting connections
+ * up, which costs more on shm than over TCP today (benchmarks/apps, http-new-conn: 0.47-0.66x
+ * node:net), so those stay on TCP. Keep-alive agents, which reuse their connections, take
+ * via-net's path.
+ */
+function makeAgentConnect(facade: typeof Facade): (this: { keepAlive?: boolean }, options: any, cb?: () => void) => net.Socket {
+  return function createConnection(this: { keepAlive?: boolean }, options: any, cb?: () => void): net.Socket {
+    if (!this.keepAlive && options !== null && typeof options === 'object' && options.transport === undefined) {
+      options = { ...options, transport: 'tcp' };
+    }
+    return facade.connect(options, cb);
+  };
+}
+
 /** tls.connect without a `socket` runs TLS over a fresh via-net connection instead of its own TCP handle. */
 function wrapTlsConnect(tls: any, facade: typeof Facade, patched: string[]): void {
   const original = tls.connect;
@@ -339,9 +355,11 @@ function register(): RegisterReport {
   /* eslint-enable @typescript-eslint/no-var-requires */
   reparentServerClass('http.Server', http.Server, facade.Server.prototype, patched);
   reparentServerClass('tls.Server', tls.Server, facade.Server.prototype, patched); // https.Server extends tls.Server
-  // _http_agent copies net.createConnection onto Agent.prototype when it loads.
-  if (http.Agent.prototype.createConnection === originalCreateConnection) {
-    http.Agent.prototype.createConnection = facade.connect;
+  // _http_agent copies net.createConnection onto Agent.prototype when it loads (before the patch
+  // or, when it loads only now, after it).
+  const agentConnect = http.Agent.prototype.createConnection;
+  if (agentConnect === originalCreateConnection || agentConnect === connect) {
+    http.Agent.prototype.createConnection = makeAgentConnect(facade);
     patched.push('http.Agent.prototype.createConnection');
   }
   if (tlsH2 === 'auto') wrapTlsConnect(tls, facade, patched);

@@ -81,6 +81,33 @@ describe('apps: loading via-net/register', function () {
     expect(all.every((o) => o.transport === 'shm')).to.equal(true);
   });
 
+  it('an http.Agent without keep-alive (a connection per request) stays on TCP; a keep-alive agent takes shm; bodies intact', async () => {
+    server = startServer('http-server.js', [], { ready: /^PORT (\d+)$/ });
+    const port = Number((await server.started)[1]);
+    const script = `
+      const http = require('http');
+      const { smallBody } = require(${JSON.stringify(path.join(__dirname, 'apps', 'http-body.js'))});
+      const get = (agent, i) => new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: ${port}, path: '/small?i=' + i, agent }, (res) => {
+          const transport = res.socket.transport;
+          let body = '';
+          res.setEncoding('utf8').on('data', (d) => { body += d; }).on('end', () => resolve({ ok: body === smallBody(i), transport }));
+        }).on('error', reject);
+      });
+      (async () => {
+        const keepAlive = new http.Agent({ keepAlive: true });
+        const out = { noAgent: await get(false, 1), oneShot: await get(new http.Agent(), 2), keepAlive: await get(keepAlive, 3) };
+        keepAlive.destroy();
+        console.log(JSON.stringify(out));
+      })();`;
+    const out = JSON.parse(execFileSync(process.execPath, ['-r', REGISTER, '-e', script], { encoding: 'utf8', timeout: 30_000 }).trim());
+    expect(out).to.deep.equal({
+      noAgent: { ok: true, transport: 'tcp' },
+      oneShot: { ok: true, transport: 'tcp' },
+      keepAlive: { ok: true, transport: 'shm' },
+    });
+  });
+
   it('leaves child processes, their stdio pipes and process.stdin working', () => {
     const script = `
       const cp = require('child_process');

@@ -51,10 +51,10 @@ describe('bench:apps runner (--quick --trials 1 --json)', function () {
     }
   });
 
-  it('via-net ran over shm at both ends of every row, except HTTPS and HTTP/2 on node\'s own TCP handle; node:net over TCP', () => {
+  it('via-net ran over shm at both ends of every row, except HTTPS, HTTP/2 and connection-per-request HTTP on TCP; node:net over TCP', () => {
     expect(report.warnings).to.deep.equal([]);
     for (const r of report.rows) {
-      const expected = /^(https|h2)-/.test(r.name) ? 'tcp' : 'shm';
+      const expected = /^(https|h2)-|^http-new-conn$/.test(r.name) ? 'tcp' : 'shm';
       expect(r.path, r.name).to.equal(expected);
       expect(r.onPath, r.name).to.equal(true);
       for (const side of ['client', 'server']) {
@@ -66,10 +66,10 @@ describe('bench:apps runner (--quick --trials 1 --json)', function () {
     // http2 runs natively (on node's own socket) in both modes: register leaves it on TCP.
     expect(row('h2-streams-16').modes['via-net'].http2Over).to.equal('Socket');
     expect(row('h2-streams-16').modes['node:net'].http2Over).to.equal('Socket');
-    // Without keep-alive, a connection per request at both ends.
+    // Without keep-alive, a connection per request at both ends (on TCP: register's agent policy).
     const fresh = row('http-new-conn').modes['via-net'];
-    expect(fresh.transports.client.shm).to.be.at.least(fresh.trials[0].requests);
-    expect(fresh.transports.server.shm).to.equal(fresh.transports.client.shm);
+    expect(fresh.transports.client.tcp).to.be.at.least(fresh.trials[0].requests);
+    expect(fresh.transports.server.tcp).to.equal(fresh.transports.client.tcp);
   });
 
   it('every figure is positive, latency where it is per request, and each ratio follows from the figures', () => {

@@ -97,7 +97,7 @@ const CASES = [
     client: 'benchmarks/http/client.js', args: ['--api', 'fetch', '--inflight', n, '--sizes', 13],
   })),
   {
-    name: 'http-new-conn', server: 'http', kind: 'requests', unit: 'req/s', path: 'shm',
+    name: 'http-new-conn', server: 'http', kind: 'requests', unit: 'req/s', path: 'tcp', // register keeps agents without keep-alive on TCP
     label: 'HTTP/1.1, a new connection per request (http.Agent without keep-alive), 13 B bodies, 1 in flight',
     client: 'benchmarks/http/client.js', args: ['--api', 'close', '--inflight', 1, '--sizes', 13],
   },
