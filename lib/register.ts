@@ -176,12 +176,16 @@ function makeConnect(facade: typeof Facade, tlsH2: TlsH2Path): typeof net.connec
  * node:net), so those stay on TCP. Keep-alive agents, which reuse their connections, take
  * via-net's path.
  */
-function makeAgentConnect(facade: typeof Facade): (this: { keepAlive?: boolean }, options: any, cb?: () => void) => net.Socket {
-  return function createConnection(this: { keepAlive?: boolean }, options: any, cb?: () => void): net.Socket {
+function makeAgentConnect(facade: typeof Facade, agentConnect: Function): (this: { keepAlive?: boolean }, ...args: any[]) => net.Socket {
+  // Node's own method (newer lines: proxy support) calls net.createConnection at call time, which
+  // is ours; older lines copied net.createConnection itself, which must become via-net's.
+  const delegate = agentConnect === originalCreateConnection ? facade.connect : agentConnect;
+  return function createConnection(this: { keepAlive?: boolean }, ...args: any[]): net.Socket {
+    const options = args[0];
     if (!this.keepAlive && options !== null && typeof options === 'object' && options.transport === undefined) {
-      options = { ...options, transport: 'tcp' };
+      args[0] = { ...options, transport: 'tcp' };
     }
-    return facade.connect(options, cb);
+    return delegate.apply(this, args);
   };
 }
 
@@ -355,11 +359,11 @@ function register(): RegisterReport {
   /* eslint-enable @typescript-eslint/no-var-requires */
   reparentServerClass('http.Server', http.Server, facade.Server.prototype, patched);
   reparentServerClass('tls.Server', tls.Server, facade.Server.prototype, patched); // https.Server extends tls.Server
-  // _http_agent copies net.createConnection onto Agent.prototype when it loads (before the patch
-  // or, when it loads only now, after it).
-  const agentConnect = http.Agent.prototype.createConnection;
-  if (agentConnect === originalCreateConnection || agentConnect === connect) {
-    http.Agent.prototype.createConnection = makeAgentConnect(facade);
+  // Older lines' _http_agent copies net.createConnection onto Agent.prototype when it loads
+  // (before the patch, or after it when it loads only now); newer lines define a method that
+  // calls it. Either way agents without keep-alive get TCP (makeAgentConnect).
+  if (typeof http.Agent.prototype.createConnection === 'function') {
+    http.Agent.prototype.createConnection = makeAgentConnect(facade, http.Agent.prototype.createConnection);
     patched.push('http.Agent.prototype.createConnection');
   }
   if (tlsH2 === 'auto') wrapTlsConnect(tls, facade, patched);
