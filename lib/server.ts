@@ -17,6 +17,7 @@ import {
   candidateProviders, isForced, ProviderName, resolveSetting, TransportSetting, validateOption,
 } from './transport/setting';
 import { rendezvousForServerAddress } from './transport/rendezvous';
+import { handleTakenAway, sharingPrimary } from './transport/cluster';
 import { getProvider, loadSovia, SoviaModule, unavailableReason } from './transport/providers';
 import {
   AddressInfoLike, acceptedLocalAddress, decodeConnectPayload, encodeJson, peerAsSeenByServer, sourceAddressFor,
@@ -46,6 +47,8 @@ interface ServerState {
   registrations: Registration[];
   /** A 'listening' hook is installed and has not fired yet. */
   awaitingListening: boolean;
+  /** The node:cluster primary through which the last listen() is served (cluster.ts). */
+  sharedBy: number | undefined;
 }
 
 const kVia = Symbol('via-net.server');
@@ -88,6 +91,7 @@ export function initServer(server: Server, options: unknown, setting: TransportS
     allowUids: opts?.allowUids,
     registrations: [],
     awaitingListening: false,
+    sharedBy: undefined,
   };
   (server as any)[kVia] = st;
 }
@@ -128,12 +132,21 @@ export class Server extends net.Server {
       return super.listen(...args);
     }
     super.listen(...args);
+    st.sharedBy = sharingPrimary(args);
     if (candidateProviders(setting).length > 0 && !st.awaitingListening) {
       st.awaitingListening = true;
       // Prepended so the rendezvous exists before user 'listening' handlers start connecting.
       this.prependOnceListener('listening', () => {
         st.awaitingListening = false;
         this.registerRendezvous(setting);
+        // The listeners after this one may take the handle away (cluster.ts): then the name is
+        // not ours to hold. Checked before any I/O, so no client is sent here for long.
+        process.nextTick(() => {
+          if (st.registrations.length > 0 && handleTakenAway(this as any)) {
+            debug('handle taken away after listening (a cluster primary): dropping the rendezvous');
+            this.unregisterRendezvous();
+          }
+        });
       });
     }
     return this;
@@ -152,10 +165,10 @@ export class Server extends net.Server {
         failure = unavailableReason(providerName) ?? 'provider not available';
       } else {
         try {
-          const listener = provider.listen(name, { allowUids: st.allowUids }, (incoming) => this.onIncoming(incoming, provider, bound));
+          const listener = provider.listen(name, { allowUids: st.allowUids, sharedBy: st.sharedBy }, (incoming) => this.onIncoming(incoming, provider, bound));
           if ((this as any)._unref) listener.unref();
           st.registrations.push({ provider, name, listener });
-          debug('registered %s rendezvous %s', provider.name, name);
+          debug('registered %s rendezvous %s%s', provider.name, name, st.sharedBy === undefined ? '' : ` with the workers of ${st.sharedBy}`);
         } catch (err) {
           failure = `cannot register ${name}: ${(err as Error).message}`;
         }

@@ -9,6 +9,9 @@
 import createDebug from 'debug';
 import { loadNative, type LinkInfo, type NativeBinding, type NativeCompletionQueue, type NativeConstants, type NativeVi } from './native';
 import { allowedUidsFromEnv, entryPath, prepareEntry, shareEntry } from './rundir';
+import { isMarked, memberPath, placeMarker, retireMarker, sweepMarkers } from './shared-name';
+import { MemberTurns } from './member-turns';
+import { connectInTurn } from './in-turn';
 import type {
   ConnectCallback,
   ConnectOptions,
@@ -201,6 +204,11 @@ export class ShmProvider implements ViProvider {
   private readonly pollModeCounts = new Map<number, number>();
   private cqMode = -1;
   private cqSpin = -1;
+  /** Names this process serves as one of a cluster's workers: plain entry path -> primary's pid. */
+  private readonly sharedNames = new Map<string, number>();
+  /** Which worker of each cluster-served name this process connects to next. */
+  private readonly turns = new MemberTurns();
+  private markersSwept = false;
 
   constructor(private readonly binding: NativeBinding) {
     const a = binding.attrs();
@@ -220,7 +228,11 @@ export class ShmProvider implements ViProvider {
       // process.exit() skips the teardown that removes them otherwise: a listener's entry left
       // behind would send the next client to a dead process (it falls back, but only after a try).
       const cq = this.cq;
-      process.once('exit', () => cq.removeRendezvousFiles());
+      process.once('exit', () => {
+        cq.removeRendezvousFiles();
+        // Our member entries are gone: the last live worker also takes the marker away.
+        for (const [file, primary] of this.sharedNames) retireMarker(file, primary, (f) => cq.entryLive(f));
+      });
     }
     return this.cq;
   }
@@ -338,9 +350,15 @@ export class ShmProvider implements ViProvider {
 
   listen(name: string, options: ListenOptions, onConnection: (incoming: IncomingVi) => void): ViListener {
     const file = prepareEntry(name, this.netns);
+    if (!this.markersSwept) {
+      // As the native side sweeps dead processes' entries when a process first listens.
+      this.markersSwept = true;
+      sweepMarkers(file, (f) => this.queue().entryLive(f));
+    }
+    const own = options.sharedBy === undefined ? file : memberPath(file);
     const slotSize = this.attrs.maxTransferSize;
     const allowUids = [...allowedUidsFromEnv(), ...(options.allowUids ?? [])];
-    const listener = new this.binding.Listener(this.queue(), file, allowUids, (req, payload, pid, uid, gid) => {
+    const listener = new this.binding.Listener(this.queue(), own, allowUids, (req, payload, pid, uid, gid) => {
       let answered = false;
       const incoming: IncomingVi = {
         payload,
@@ -357,50 +375,90 @@ export class ShmProvider implements ViProvider {
       onConnection(incoming);
       if (!answered) debug('listener %s left a request pending', name);
     });
-    if (allowUids.length > 0) shareEntry(file);
-    debug('listening on %s (%s)%s', name, file, allowUids.length ? `, also for uids ${allowUids.join(',')}` : '');
-    return listener;
+    if (allowUids.length > 0) shareEntry(own);
+    debug('listening on %s (%s)%s', name, own, allowUids.length ? `, also for uids ${allowUids.join(',')}` : '');
+    return options.sharedBy === undefined ? listener : this.joinCluster(file, options.sharedBy, listener);
   }
 
-  /** A listener of this namespace has an entry in the rendezvous directory: no entry, no listener. */
+  /**
+   * A worker's member entry is registered: mark the name as a cluster's (shared-name.ts), and
+   * retire the mark with the last worker's listener.
+   */
+  private joinCluster(file: string, primary: number, listener: ViListener): ViListener {
+    const live = (f: string): boolean => this.queue().entryLive(f);
+    try {
+      placeMarker(file, primary, live);
+    } catch (err) {
+      listener.close();
+      throw err;
+    }
+    this.sharedNames.set(file, primary);
+    let closed = false;
+    return {
+      close: () => {
+        if (closed) return;
+        closed = true;
+        listener.close();
+        this.sharedNames.delete(file);
+        retireMarker(file, primary, live);
+      },
+      ref: () => listener.ref(),
+      unref: () => listener.unref(),
+    };
+  }
+
+  /**
+   * A listener of this namespace has an entry in the rendezvous directory: no entry, no listener.
+   * Behind a cluster's marker, some worker's entry must be live.
+   */
   mayHaveListener(name: string): boolean {
-    return this.queue().entryLive(entryPath(name, this.netns));
+    const file = entryPath(name, this.netns);
+    const cq = this.queue();
+    if (!cq.entryLive(file)) return false;
+    return !isMarked(file) || this.turns.anyLive(file, (f) => cq.entryLive(f));
   }
 
   connect(name: string, options: ConnectOptions, callback: ConnectCallback): ConnectRequest {
     const file = entryPath(name, this.netns);
-    let cancelled = false;
+    const open = (entry: string, done: ConnectCallback): ConnectRequest => this.openEntry(entry, options, done);
+    const planned = this.turns.takePlanned(file);
+    if (planned) return connectInTurn(planned, open, callback, viError('ECONNREFUSED', `no worker serves ${name}`));
     try {
-      const req = this.binding.connect(
-        this.queue(),
-        file,
-        options.recvDepth,
-        this.attrs.maxTransferSize,
-        options.payload,
-        allowedUidsFromEnv(),
-        (err, native, payload) => {
-          if (cancelled) {
-            native?.close();
-            return;
-          }
-          if (err || !native) callback(err ?? viError('ECONNREFUSED', 'connect failed'));
-          else callback(null, this.adopt(native), payload);
-        },
-      );
-      return {
-        cancel: () => {
-          cancelled = true;
-          req.cancel();
-        },
-      };
+      return open(file, callback);
     } catch (err) {
-      // No listener (ENOENT), a stale entry (ECONNREFUSED), or bad arguments: report
-      // asynchronously, as a connect error always is.
-      process.nextTick(() => {
-        if (!cancelled) callback(err as ViError);
-      });
-      return { cancel: () => (cancelled = true) };
+      // No listener (ENOENT), a stale entry (ECONNREFUSED), or bad arguments; but a refused entry
+      // may be a cluster's marker, and then its workers' entries are the ones to try.
+      const refusal = err as ViError;
+      const files = refusal.code === 'ECONNREFUSED' && isMarked(file) ? this.turns.next(file) : [];
+      return connectInTurn(files, open, callback, refusal);
     }
+  }
+
+  /** Starts a connect to one entry; throws (ENOENT, ECONNREFUSED, ...) when it cannot start. */
+  private openEntry(file: string, options: ConnectOptions, callback: ConnectCallback): ConnectRequest {
+    let cancelled = false;
+    const req = this.binding.connect(
+      this.queue(),
+      file,
+      options.recvDepth,
+      this.attrs.maxTransferSize,
+      options.payload,
+      allowedUidsFromEnv(),
+      (err, native, payload) => {
+        if (cancelled) {
+          native?.close();
+          return;
+        }
+        if (err || !native) callback(err ?? viError('ECONNREFUSED', 'connect failed'));
+        else callback(null, this.adopt(native), payload);
+      },
+    );
+    return {
+      cancel: () => {
+        cancelled = true;
+        req.cancel();
+      },
+    };
   }
 }
 

@@ -149,6 +149,13 @@ export interface ViListener {
 export interface ListenOptions {
   /** Uids besides our own that may connect. Default: only our own uid. */
   allowUids?: readonly number[];
+  /**
+   * This listener is one of several processes that serve `name` together: the workers of the
+   * node:cluster primary with this pid, which holds the listening TCP socket and hands its
+   * connections to them. Each registers alongside the others instead of holding the name alone,
+   * and clients spread their connections over them. Providers that cannot share ignore it.
+   */
+  sharedBy?: number;
 }
 
 export interface ConnectOptions {
