@@ -35,11 +35,16 @@ function childEnv({ env = {}, observeFile } = {}) {
   return { ...out, ...env, VIA_OBSERVE_FILE: observeFile || '' };
 }
 
-/** Start a server app and wait until it prints a line matching `ready` (resolves with the match). */
+/**
+ * Start a server app and wait until it prints a line matching `ready` (resolves with the match).
+ * `waitFor(re, { from })` resolves with the first line at or after index `from` (default: the
+ * next one) matching `re`; `stdin: true` gives the app a pipe on stdin (child.stdin).
+ */
 function startServer(script, args, opts = {}) {
   const { ready = /READY/, timeoutMs = 20_000 } = opts;
-  const child = spawn(process.execPath, nodeArgs(script, args, opts), { env: childEnv(opts), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, nodeArgs(script, args, opts), { env: childEnv(opts), stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const lines = [];
+  const waiters = new Set();
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -53,6 +58,7 @@ function startServer(script, args, opts = {}) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         lines.push(line);
+        for (const w of waiters) w(line);
         const m = ready.exec(line);
         if (m) { clearTimeout(timer); resolve(m); }
       }
@@ -60,8 +66,20 @@ function startServer(script, args, opts = {}) {
     exited.then(({ code, signal }) => { clearTimeout(timer); reject(new Error(`${script} exited (${code ?? signal}) before ready: ${stderr}`)); });
   });
   started.catch(() => {});
+  const waitFor = (re, { from = lines.length, ms = timeoutMs } = {}) => new Promise((resolve, reject) => {
+    for (const line of lines.slice(from)) {
+      const m = re.exec(line);
+      if (m) return resolve(m);
+    }
+    const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`${script} printed no line matching ${re} in ${ms} ms: ${stderr}`)); }, ms);
+    const check = (line) => {
+      const m = re.exec(line);
+      if (m) { clearTimeout(timer); waiters.delete(check); resolve(m); }
+    };
+    waiters.add(check);
+  });
   return {
-    child, lines, started, exited,
+    child, lines, started, exited, waitFor,
     stderr: () => stderr,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -14,4 +14,11 @@ function smallBodiesSha(n) {
   return h.digest('hex');
 }
 
-module.exports = { smallBody, smallBodiesSha };
+/** Body of request `i` of `size` bytes: sha256 blocks of "<i>:<block>", so every request differs. */
+function sizedBody(i, size) {
+  const blocks = [];
+  for (let k = 0; k * 32 < size; k++) blocks.push(crypto.createHash('sha256').update(`${i}:${k}`).digest());
+  return Buffer.concat(blocks).subarray(0, size);
+}
+
+module.exports = { smallBody, smallBodiesSha, sizedBody };
