@@ -161,9 +161,17 @@ export function retireMarker(file: string, primaryPid: number, entryLive: (file:
  */
 export function sweepMarkers(file: string, entryLive: (file: string) => boolean): void {
   const dir = path.dirname(file);
-  for (const name of listDir(dir)) {
-    const target = name.includes('.') ? null : readTarget(path.join(dir, name));
-    const primary = target === null ? null : MARKER.exec(target);
-    if (primary) retireMarker(path.join(dir, name), Number(primary[1]), entryLive);
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    // Markers are symlinks named like plain entries (members have a '.'): read only those.
+    if (!e.isSymbolicLink() || e.name.includes('.')) continue;
+    const marker = path.join(dir, e.name);
+    const primary = MARKER.exec(readTarget(marker) ?? '');
+    if (primary) retireMarker(marker, Number(primary[1]), entryLive);
   }
 }
