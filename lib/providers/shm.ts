@@ -11,7 +11,7 @@ import { loadNative, type LinkInfo, type NativeBinding, type NativeCompletionQue
 import { allowedUidsFromEnv, entryPath, prepareEntry, shareEntry } from './rundir';
 import { isMarked, memberPath, placeMarker, retireMarker, sweepMarkers } from './shared-name';
 import { MemberTurns } from './member-turns';
-import { connectInTurn } from './in-turn';
+import { connectInTurn, type OpenEntry } from './in-turn';
 import type {
   ConnectCallback,
   ConnectOptions,
@@ -420,9 +420,9 @@ export class ShmProvider implements ViProvider {
 
   connect(name: string, options: ConnectOptions, callback: ConnectCallback): ConnectRequest {
     const file = entryPath(name, this.netns);
-    const open = (entry: string, done: ConnectCallback): ConnectRequest => this.openEntry(entry, options, done);
+    const open: OpenEntry = (entry, done) => this.openEntry(entry, options, done);
     const planned = this.turns.takePlanned(file);
-    if (planned) return connectInTurn(planned, open, callback, viError('ECONNREFUSED', `no worker serves ${name}`));
+    if (planned) return this.connectToWorkers(name, planned, open, callback, viError('ECONNREFUSED', `no worker serves ${name}`));
     try {
       return open(file, callback);
     } catch (err) {
@@ -430,8 +430,14 @@ export class ShmProvider implements ViProvider {
       // may be a cluster's marker, and then its workers' entries are the ones to try.
       const refusal = err as ViError;
       const files = refusal.code === 'ECONNREFUSED' && isMarked(file) ? this.turns.next(file) : [];
-      return connectInTurn(files, open, callback, refusal);
+      return this.connectToWorkers(name, files, open, callback, refusal);
     }
+  }
+
+  /** Tries a cluster's workers in turn; with none to try, reports `refusal` (asynchronously). */
+  private connectToWorkers(name: string, files: string[], open: OpenEntry, callback: ConnectCallback, refusal: ViError): ConnectRequest {
+    if (files.length > 0) debug('%s is served by a cluster: %d workers, first %s', name, files.length, files[0]);
+    return connectInTurn(files, open, callback, refusal);
   }
 
   /** Starts a connect to one entry; throws (ENOENT, ECONNREFUSED, ...) when it cannot start. */
