@@ -111,10 +111,13 @@ export function shareEntry(file: string): void {
 }
 
 /** Uids from VIA_NET_ALLOW_UIDS (comma-separated): admitted by our listeners, trusted as listeners. */
-export function allowedUidsFromEnv(env: NodeJS.ProcessEnv = process.env): number[] {
-  return (env.VIA_NET_ALLOW_UIDS || '')
-    .split(',')
-    .map((v) => v.trim())
-    .filter((v) => /^\d+$/.test(v))
-    .map(Number);
+export function allowedUidsFromEnv(env: NodeJS.ProcessEnv = process.env): readonly number[] {
+  // Every connect() passes them: parsed again only when the variable changed.
+  const raw = env.VIA_NET_ALLOW_UIDS || '';
+  if (raw !== lastAllowed.raw) {
+    const uids = raw.split(',').map((v) => v.trim()).filter((v) => /^\d+$/.test(v)).map(Number);
+    lastAllowed = { raw, uids: Object.freeze(uids) };
+  }
+  return lastAllowed.uids;
 }
+let lastAllowed: { raw: string; uids: readonly number[] } = { raw: '', uids: Object.freeze([]) };

@@ -147,12 +147,15 @@ class ShmVi implements Vi {
   }
 
   allocSendBuffer(size: number): Buffer {
-    // The emulator copies from any memory, so "registered" memory is just a stable Buffer.
-    return Buffer.allocUnsafeSlow(size);
+    // The emulator copies from any memory, so "registered" memory is just a stable Buffer; a
+    // small one (each connection's control buffer) is a slice of node's pool, not an
+    // ArrayBuffer of its own.
+    return Buffer.allocUnsafe(size);
   }
 
   setPollMode(mode: PollMode, spinMicros: number): void {
-    if (this.closed) return;
+    // Every engine sets its mode once; most ask for what the VI already has.
+    if (this.closed || (mode === this.pollMode && spinMicros === this.spinMicros)) return;
     this.provider.countPollMode(this, -1);
     this.pollMode = mode;
     this.spinMicros = spinMicros;
