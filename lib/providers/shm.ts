@@ -163,12 +163,22 @@ class ShmVi implements Vi {
     this.provider.updatePollMode();
   }
 
+  /**
+   * The native VI's ref state, mirrored (it starts ref'd and only these calls change it): the
+   * facade says ref/unref several times per connection, mostly to confirm what is already so.
+   */
+  private refed = true;
+
   ref(): void {
-    if (!this.closed) this.native.ref();
+    if (this.closed || this.refed) return;
+    this.refed = true;
+    this.native.ref();
   }
 
   unref(): void {
-    if (!this.closed) this.native.unref();
+    if (this.closed || !this.refed) return;
+    this.refed = false;
+    this.native.unref();
   }
 
   /** Diagnostics: the native counters (completions published vs consumed, sleep flags). */
