@@ -45,9 +45,24 @@ function field(owner: object, name: string, where: string): void {
   if (!(name in owner)) missing.push(`${where}.${name}`);
 }
 
+/**
+ * The symbol net._normalizeArgs marks its result with (node's normalizedArgsSymbol), found on a
+ * probe result; undefined if this node marks it otherwise.
+ */
+function normalizedArgsMark(normalize: AnyFunction): symbol | undefined {
+  try {
+    const probe = normalize([{}]) as unknown as Record<symbol, unknown>;
+    return Object.getOwnPropertySymbols(probe).find((s) => probe[s] === true);
+  } catch {
+    return undefined;
+  }
+}
+
 export const internals = {
   /** net._normalizeArgs: the (options, cb) node derives from connect()/listen() arguments. */
   normalizeArgs: fn(netModule, '_normalizeArgs', 'net') as (args: unknown[]) => any[],
+  /** How connect() tells arguments node already normalized (see normalizedArgsMark). */
+  normalizedArgs: undefined as symbol | undefined,
   /** Duplex internals of net.Socket, called for the TCP path and from our overrides. */
   socket: {
     read: fn(socketProto, '_read', 'net.Socket.prototype'),
@@ -73,6 +88,8 @@ export const internals = {
   /** What child_process calls on a server whose socket it sends to another process. */
   setupWorker: fn(serverProto, '_setupWorker', 'net.Server.prototype'),
 };
+
+internals.normalizedArgs = normalizedArgsMark(internals.normalizeArgs);
 
 // Plain fields node's code reads and writes and we maintain for handle-less sockets.
 for (const name of ['_pendingData', '_pendingEncoding', '_parent', '_server', '_host', '_handle', '_sockname']) {

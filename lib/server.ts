@@ -19,9 +19,8 @@ import {
 import { rendezvousForServerAddress } from './transport/rendezvous';
 import { handleTakenAway, sharingPrimary } from './transport/cluster';
 import { getProvider, loadSovia, SoviaModule, unavailableReason } from './transport/providers';
-import {
-  AddressInfoLike, acceptedLocalAddress, decodeConnectPayload, encodeJson, peerAsSeenByServer, sourceAddressFor,
-} from './transport/addresses';
+import { AddressInfoLike, acceptedLocalAddress, peerAsSeenByServer, sourceAddressFor } from './transport/addresses';
+import { decodeConnectPayload, encodeAcceptPayload } from './transport/payload';
 
 const debug = createDebug('via-net:facade');
 
@@ -259,8 +258,8 @@ export class Server extends net.Server {
     const self = this as any;
     const payload = decodeConnectPayload(incoming.payload);
     const sovia = loadSovia();
-    if (!payload || !sovia || !this.listening) {
-      debug('refusing %s connection: %s', provider.name, !payload ? 'bad payload' : 'not listening');
+    if (typeof payload === 'string' || !sovia || !this.listening) {
+      debug('refusing %s connection: %s', provider.name, typeof payload === 'string' ? `bad payload (${payload})` : 'not listening');
       incoming.reject();
       return;
     }
@@ -300,7 +299,7 @@ export class Server extends net.Server {
 
     let vi: Vi;
     try {
-      vi = incoming.accept({ recvDepth: sovia.recvDepthFor(params), payload: encodeJson({ v: 1, target: targetIndex }) });
+      vi = incoming.accept({ recvDepth: sovia.recvDepthFor(params), payload: encodeAcceptPayload(targetIndex) });
     } catch (err) {
       // Out of fds or memory (EMFILE, ENFILE, ENOMEM): the provider has answered the connector,
       // whose TCP fallback then fails or succeeds exactly as node:net would. Never our crash.

@@ -22,6 +22,7 @@ import { parseOnread, UserBufferReader, type OnreadOption } from './onread';
 import { internals } from './node-internals';
 import { drainOnExit } from './exit-drain';
 import { guardTlsWrapping, handleVisible, UserLevelHandle } from './user-handle';
+import { Deadlines } from './linger';
 
 const debug = createDebug('via-net:facade');
 
@@ -49,7 +50,6 @@ interface UserConn {
   /** The socket was destroyed: whatever still arrives is dropped (and credited back). */
   detached: boolean;
   endCalled: boolean;
-  linger: NodeJS.Timeout | null;
   /** With the onread option: hands data to the caller's buffer instead of 'data'. */
   reader: UserBufferReader | null;
   /** The engine delivers (not paused): like a TCP handle that is reading, it holds the loop. */
@@ -62,6 +62,11 @@ interface UserConn {
  * libuv keeps the loop alive for a ref'd handle only while it is active (reading, here): a
  * paused connection lets its process exit, as node's test-net-connect-paused-connection expects.
  */
+/** Gracefully destroyed connections still finishing their close handshake: reset after LINGER_MS. */
+const lingering = new Deadlines<UserConn>(LINGER_MS, (conn) => {
+  if (!conn.closed) conn.engine.destroy();
+});
+
 function holdLoop(st: ViaState, conn: UserConn): void {
   if (conn.detached || conn.closed) return;
   if (st.refed && conn.reading) conn.vi.ref();
@@ -117,8 +122,13 @@ function peekState(socket: Socket): ViaState | undefined {
   return (socket as unknown as { [kVia]?: ViaState })[kVia];
 }
 
+/** connect()'s first argument is what net._normalizeArgs made (node's own connect paths pass it). */
 function isNormalizedArgs(x: unknown): x is any[] {
-  return Array.isArray(x) && Object.getOwnPropertySymbols(x).some((s) => (x as any)[s] === true);
+  if (!Array.isArray(x)) return false;
+  const mark = internals.normalizedArgs;
+  // Known mark: one property read, where looking through every symbol costs an array and a closure.
+  if (mark !== undefined) return (x as any)[mark] === true;
+  return Object.getOwnPropertySymbols(x).some((s) => (x as any)[s] === true);
 }
 
 /** A dns.lookup-compatible function that answers with an earlier result, in either form node asks for. */
@@ -419,11 +429,7 @@ export class Socket extends net.Socket {
     conn.endCalled = true;
     conn.engine.endAndClose();
     conn.engine.resumeReading();
-    conn.linger = setTimeout(() => {
-      conn.linger = null;
-      if (!conn.closed) conn.engine.destroy();
-    }, LINGER_MS);
-    conn.linger.unref();
+    lingering.add(conn);
   }
 
   override resetAndDestroy(): this {
@@ -534,7 +540,6 @@ export function attachEngine(
     closed: false,
     detached: false,
     endCalled: false,
-    linger: null,
     reader: st.onread ? new UserBufferReader(st.onread, (n) => (self[kBytesRead] += n)) : null,
     reading: true,
     handle: null as unknown as UserLevelHandle,
@@ -560,8 +565,7 @@ export function attachEngine(
   const finished = (): void => {
     untrack();
     conn.closed = true;
-    if (conn.linger) clearTimeout(conn.linger);
-    conn.linger = null;
+    lingering.delete(conn);
   };
   conn.engine = new sovia.SoviaConnection(vi, params, {
     onData(chunk: Buffer): boolean {

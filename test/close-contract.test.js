@@ -36,6 +36,7 @@ describe('close contract: a connector that goes away before it took the server\'
   const path = require('node:path');
   const { PeerProcess } = require('./helpers/peer-process');
   const viaNet = require('../dist');
+  const { encodeConnectPayload } = require('../dist/transport/payload');
   let peer = null;
 
   before(function () {
@@ -78,8 +79,10 @@ describe('close contract: a connector that goes away before it took the server\'
     const overShm = await serverEvents(viaNet, async (port) => {
       peer = new PeerProcess(path.join(__dirname, 'helpers', 'raw-peer.js'));
       await peer.ready;
-      // What a via-net client sends (lib/transport/addresses.ts), so the server takes it.
-      const payload = JSON.stringify({ v: 1, targets: [{ address: '127.0.0.1' }], port, localPort: 40000 });
+      // What a via-net client sends (lib/transport/payload.ts), so the server takes it.
+      const payload = encodeConnectPayload({
+        targets: [{ address: '127.0.0.1', family: 'IPv4' }], port, localAddress: null, localPort: 40000, forced: false, sovia: null,
+      }).toString('base64');
       const { results } = await peer.call('connect', { name: `tcp:${port}`, labels: ['a'], payload });
       expect(results[0].ok, JSON.stringify(results)).to.equal(true);
       await peer.call('close', { label: 'a' });

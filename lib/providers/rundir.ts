@@ -15,21 +15,26 @@ import * as path from 'node:path';
 export function baseDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.VIA_NET_RUNDIR) return env.VIA_NET_RUNDIR;
   if (env.XDG_RUNTIME_DIR) return path.join(env.XDG_RUNTIME_DIR, 'via-net');
-  return path.join(tmpDir(), `via-net-${process.getuid ? process.getuid() : 0}`);
+  const tmp = tmpDir();
+  const uid = process.getuid ? process.getuid() : 0;
+  if (tmp !== lastBase.tmp || uid !== lastBase.uid) lastBase = { tmp, uid, dir: path.join(tmp, `via-net-${uid}`) };
+  return lastBase.dir;
 }
+let lastBase = { tmp: '', uid: -1, dir: '' };
 
 /**
- * os.tmpdir(), kept per value of the variables it reads. Every connect() computes the entry path
- * twice, and os.tmpdir() costs six system calls a call (node's safe getenv checks credentials
- * each time), where reading process.env costs none.
+ * os.tmpdir(), kept per value of the variables it reads: os.tmpdir() costs six system calls a
+ * call (node's safe getenv checks credentials each time), where reading process.env costs none.
  */
 function tmpDir(): string {
   const { TMPDIR, TMP, TEMP } = process.env; // what os.tmpdir() reads, whatever env baseDir was given
-  const key = `${TMPDIR}\0${TMP}\0${TEMP}`;
-  if (key !== lastTmp.key) lastTmp = { key, dir: os.tmpdir() };
-  return lastTmp.dir;
+  const t = lastTmp;
+  if (t === null || TMPDIR !== t.TMPDIR || TMP !== t.TMP || TEMP !== t.TEMP) {
+    lastTmp = { TMPDIR, TMP, TEMP, dir: os.tmpdir() };
+  }
+  return lastTmp!.dir;
 }
-let lastTmp = { key: '', dir: '' };
+let lastTmp: { TMPDIR?: string; TMP?: string; TEMP?: string; dir: string } | null = null;
 
 /** File name for a rendezvous name: readable for TCP ports, hashed for anything else. */
 export function entryName(name: string): string {
@@ -38,8 +43,26 @@ export function entryName(name: string): string {
   return `h-${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
 }
 
+/**
+ * Entry paths already computed under one base directory and namespace: every connect() looks
+ * its entry up twice (mayHaveListener, then connect), and building it (path.join, the name,
+ * a hash for unix paths) costs more than the lookup. The base directory is read anew each
+ * time, so a changed environment or uid finds its own entries.
+ */
+let entries = { base: '', netns: -1, paths: new Map<string, string>() };
+/** Rendezvous names remembered per base directory; a process rarely connects to more. */
+const MAX_REMEMBERED_ENTRIES = 1024;
+
 export function entryPath(name: string, netns: number, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(baseDir(env), `ns-${netns}`, entryName(name));
+  const base = baseDir(env);
+  if (base !== entries.base || netns !== entries.netns) entries = { base, netns, paths: new Map() };
+  let file = entries.paths.get(name);
+  if (file === undefined) {
+    if (entries.paths.size >= MAX_REMEMBERED_ENTRIES) entries.paths.clear();
+    file = path.join(base, `ns-${netns}`, entryName(name));
+    entries.paths.set(name, file);
+  }
+  return file;
 }
 
 function codedError(code: string, message: string): Error & { code: string } {
@@ -88,10 +111,13 @@ export function shareEntry(file: string): void {
 }
 
 /** Uids from VIA_NET_ALLOW_UIDS (comma-separated): admitted by our listeners, trusted as listeners. */
-export function allowedUidsFromEnv(env: NodeJS.ProcessEnv = process.env): number[] {
-  return (env.VIA_NET_ALLOW_UIDS || '')
-    .split(',')
-    .map((v) => v.trim())
-    .filter((v) => /^\d+$/.test(v))
-    .map(Number);
+export function allowedUidsFromEnv(env: NodeJS.ProcessEnv = process.env): readonly number[] {
+  // Every connect() passes them: parsed again only when the variable changed.
+  const raw = env.VIA_NET_ALLOW_UIDS || '';
+  if (raw !== lastAllowed.raw) {
+    const uids = raw.split(',').map((v) => v.trim()).filter((v) => /^\d+$/.test(v)).map(Number);
+    lastAllowed = { raw, uids: Object.freeze(uids) };
+  }
+  return lastAllowed.uids;
 }
+let lastAllowed: { raw: string; uids: readonly number[] } = { raw: '', uids: Object.freeze([]) };

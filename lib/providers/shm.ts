@@ -150,12 +150,15 @@ class ShmVi implements Vi {
   }
 
   allocSendBuffer(size: number): Buffer {
-    // The emulator copies from any memory, so "registered" memory is just a stable Buffer.
-    return Buffer.allocUnsafeSlow(size);
+    // The emulator copies from any memory, so "registered" memory is just a stable Buffer; a
+    // small one (each connection's control buffer) is a slice of node's pool, not an
+    // ArrayBuffer of its own.
+    return Buffer.allocUnsafe(size);
   }
 
   setPollMode(mode: PollMode, spinMicros: number): void {
-    if (this.closed) return;
+    // Every engine sets its mode once; most ask for what the VI already has.
+    if (this.closed || (mode === this.pollMode && spinMicros === this.spinMicros)) return;
     this.provider.countPollMode(this, -1);
     this.pollMode = mode;
     this.spinMicros = spinMicros;
@@ -163,12 +166,22 @@ class ShmVi implements Vi {
     this.provider.updatePollMode();
   }
 
+  /**
+   * The native VI's ref state, mirrored (it starts ref'd and only these calls change it): the
+   * facade says ref/unref several times per connection, mostly to confirm what is already so.
+   */
+  private refed = true;
+
   ref(): void {
-    if (!this.closed) this.native.ref();
+    if (this.closed || this.refed) return;
+    this.refed = true;
+    this.native.ref();
   }
 
   unref(): void {
-    if (!this.closed) this.native.unref();
+    if (this.closed || !this.refed) return;
+    this.refed = false;
+    this.native.unref();
   }
 
   /** Diagnostics: the native counters (completions published vs consumed, sleep flags). */

@@ -375,7 +375,8 @@ export class SoviaConnection implements SoviaConnectionApi {
         this.peerWakeup = true;
         this.vi.markTaken?.(data.length);
         this.credits.open(value);
-        this.repostPending++;
+        // WAKEUP, FIN and FINACK each arrive at most once, in a slot reserved for them
+        // (recvDepthFor, credits.ts): their descriptors are never needed again, so not re-posted.
         log('vi %d: peer WAKEUP window %d', this.vi.id, value);
         if (this.events.onEstablished) {
           this.events.onEstablished();
@@ -411,10 +412,9 @@ export class SoviaConnection implements SoviaConnectionApi {
         }
         this.peerFin = true;
         this.peerFinFirst = !this.finSent;
-        this.repostPending++;
         this.recvQueue.push(END);
         log('vi %d: FIN received in state %s', this.vi.id, this.state);
-        // FIN is acknowledged at once; the descriptor it used is re-posted before.
+        // FIN is acknowledged at once, after the descriptors freed so far are re-posted.
         this.flushReposts();
         if (this.closed) return;
         this.postControl(PacketType.FINACK, 0, 0);
@@ -423,7 +423,6 @@ export class SoviaConnection implements SoviaConnectionApi {
       case PacketType.FINACK:
         if (!this.finSent || this.finAcked) return this.protocolError('unexpected FINACK');
         this.finAcked = true;
-        this.repostPending++;
         break;
       case PacketType.RST:
         log('vi %d: RST received', this.vi.id);

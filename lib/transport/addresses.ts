@@ -2,7 +2,7 @@
  * Address bookkeeping for user-level connections, so that remoteAddress/remotePort/localAddress/
  * localPort report what the same TCP connection would report.
  *
- * The client sends, in the provider's connect payload, the addresses it would have tried over TCP
+ * The client sends, in the provider's connect payload (payload.ts), the addresses it would have tried over TCP
  * and a synthetic ephemeral local port. The server picks the first target its TCP listener would
  * have accepted (same family rules as the kernel: '::' is dual-stack, '0.0.0.0' is IPv4 only, a
  * specific address accepts only itself) and answers with its choice. If none fits, the server
@@ -22,32 +22,6 @@ export interface AddressInfoLike {
 export interface Target {
   address: string;
   family: Family;
-}
-
-/** Protocol-relevant SOVIA parameters both ends must agree on (the receiver's depth depends on them). */
-export interface SharedSoviaParams {
-  window: number;
-  ackThreshold: number;
-}
-
-export interface ConnectPayload {
-  v: 1;
-  /** TCP targets in the order the client would try them; empty for unix paths. */
-  targets: Target[];
-  port: number;
-  /** The client's local address if it asked for one (options.localAddress), else null. */
-  localAddress: string | null;
-  /** Synthetic ephemeral port the server will report as remotePort. */
-  localPort: number;
-  /** The client will not fall back to TCP if refused (forced transport). */
-  forced: boolean;
-  sovia: SharedSoviaParams | null;
-}
-
-export interface AcceptPayload {
-  v: 1;
-  /** Index into ConnectPayload.targets that the server accepted (-1 for unix paths). */
-  target: number;
 }
 
 export function familyOf(address: string): Family {
@@ -71,62 +45,6 @@ export function sourceAddressFor(target: Target, requested: string | null): stri
   if (requested) return requested;
   if (target.family === 'IPv4' && isLoopback(target.address)) return '127.0.0.1';
   return target.address;
-}
-
-export function encodeJson(value: ConnectPayload | AcceptPayload): Buffer {
-  return Buffer.from(JSON.stringify(value), 'utf8');
-}
-
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null;
-}
-
-function isPort(x: unknown): x is number {
-  return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffff;
-}
-
-/** Parse and validate a connect payload; the peer is another process, so trust nothing. */
-export function decodeConnectPayload(buf: Buffer): ConnectPayload | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(buf.toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (!isObject(raw) || raw.v !== 1 || !Array.isArray(raw.targets) || raw.targets.length > 16) return null;
-  const targets: Target[] = [];
-  for (const t of raw.targets) {
-    if (!isObject(t) || typeof t.address !== 'string' || !isIP(t.address)) return null;
-    targets.push({ address: t.address, family: familyOf(t.address) });
-  }
-  if (!isPort(raw.port) || !isPort(raw.localPort)) return null;
-  const localAddress = typeof raw.localAddress === 'string' && isIP(raw.localAddress) ? raw.localAddress : null;
-  let sovia: SharedSoviaParams | null = null;
-  if (isObject(raw.sovia)) {
-    const { window, ackThreshold } = raw.sovia;
-    if (
-      typeof window === 'number' && Number.isInteger(window) && window >= 1 && window <= 4096 &&
-      typeof ackThreshold === 'number' && Number.isInteger(ackThreshold) && ackThreshold >= 1 && ackThreshold <= window
-    ) {
-      sovia = { window, ackThreshold };
-    } else {
-      return null;
-    }
-  }
-  return { v: 1, targets, port: raw.port, localAddress, localPort: raw.localPort, forced: raw.forced === true, sovia };
-}
-
-export function decodeAcceptPayload(buf: Buffer | undefined): AcceptPayload | null {
-  if (!buf || buf.length === 0) return null;
-  try {
-    const raw: unknown = JSON.parse(buf.toString('utf8'));
-    if (isObject(raw) && raw.v === 1 && typeof raw.target === 'number' && Number.isInteger(raw.target)) {
-      return { v: 1, target: raw.target };
-    }
-  } catch {
-    /* fall through */
-  }
-  return null;
 }
 
 /**

@@ -10,9 +10,8 @@ import createDebug from 'debug';
 import type { Vi, ViProvider } from '../providers/types';
 import type { SoviaParams } from '../sovia/types';
 import type { UserLevelPlan } from './plan';
-import {
-  allocateEphemeralPort, decodeAcceptPayload, encodeJson, familyOf, sourceAddressFor, Target,
-} from './addresses';
+import { allocateEphemeralPort, familyOf, sourceAddressFor, Target } from './addresses';
+import { decodeAcceptPayload, encodeConnectPayload } from './payload';
 import { isLocalAddress } from './locality';
 import { loadSovia } from './providers';
 
@@ -113,8 +112,7 @@ export function attemptUserLevel(
         next();
         return;
       }
-      const payload = encodeJson({
-        v: 1,
+      const payload = encodeConnectPayload({
         targets,
         port: plan.tcp?.port ?? 0,
         localAddress: requestedLocal,
@@ -140,7 +138,7 @@ export function attemptUserLevel(
         const accepted = decodeAcceptPayload(reply);
         let target: Target | null = null;
         if (targets.length > 0) {
-          const i = accepted ? accepted.target : 0;
+          const i = accepted ?? 0;
           target = targets[i] ?? targets[0];
         }
         finish(null, {

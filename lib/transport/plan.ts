@@ -102,13 +102,14 @@ export function planConnect(options: Record<string, unknown>, setting: Transport
   if (!isPath && !optionsLookValid(options)) return TCP;
 
   const providers: ViProvider[] = [];
-  const reasons: string[] = [];
   for (const name of names as readonly ProviderName[]) {
     const p = getProvider(name);
     if (p) providers.push(p);
-    else reasons.push(unavailableReason(name) ?? `${name} is not available`);
   }
-  if (providers.length === 0) return fail(reasons.join('; '));
+  // The reasons are needed only when nothing is left: 'auto' skips an absent verbs on every connect.
+  if (providers.length === 0) {
+    return fail(names.map((name) => unavailableReason(name) ?? `${name} is not available`).join('; '));
+  }
 
   if (isPath) {
     const rendezvous = unixRendezvous(path as string);

@@ -7,12 +7,15 @@
 const path = require('node:path');
 const { scribble } = require('../helpers/testing-addon'); // before via-net: the addon with test hooks
 const { shmProvider } = require(path.join(__dirname, '..', '..', 'dist', 'providers', 'shm'));
+const { encodeConnectPayload } = require(path.join(__dirname, '..', '..', 'dist', 'transport', 'payload'));
 
 const [port, durationMs, seed] = process.argv.slice(2).map(Number);
 const provider = shmProvider();
 const end = Date.now() + durationMs;
 const stats = { connections: 0, refused: 0, rounds: 0, breaks: {} };
-const payload = Buffer.from(JSON.stringify({ v: 1, targets: [{ address: '127.0.0.1' }], port, localPort: 0, sovia: { window: 32, ackThreshold: 16 } }));
+const payload = encodeConnectPayload({
+  targets: [{ address: '127.0.0.1', family: 'IPv4' }], port, localAddress: null, localPort: 0, forced: false, sovia: { window: 32, ackThreshold: 16 },
+});
 
 function attack() {
   if (Date.now() > end) {

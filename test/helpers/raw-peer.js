@@ -157,13 +157,13 @@ const commands = {
     });
     return { pid: process.pid };
   },
-  /** `payload`: what the connect carries instead of the label (e.g. a via-net server's format). */
+  /** `payload`: what the connect carries instead of the label, base64 (e.g. a via-net server's format). */
   connect({ name, labels, payload }) {
     return Promise.all(
       labels.map(
         (label) =>
           new Promise((resolve) => {
-            provider.connect(name, { recvDepth: DEPTH + SPARE, payload: Buffer.from(payload ?? label) }, (err, vi) => {
+            provider.connect(name, { recvDepth: DEPTH + SPARE, payload: payload ? Buffer.from(payload, 'base64') : Buffer.from(label) }, (err, vi) => {
               if (err) return resolve({ label, error: { code: err.code, message: err.message } });
               endpoints.set(label, new Endpoint(vi, label));
               resolve({ label, ok: true });
