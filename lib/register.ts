@@ -162,7 +162,7 @@ function makeConnect(facade: typeof Facade, tlsH2: TlsH2Path): typeof net.connec
     const options = args[0];
     if (calledByHttp2(options, connect) && options.transport === undefined) {
       debug('http2.connect: TCP, for node\'s native HTTP/2 (VIA_NET_TLS_H2)');
-      args[0] = { ...options, transport: 'tcp' };
+      options.transport = 'tcp'; // http2 builds a fresh options object for each connect
     }
     return (facade.connect as (...a: any[]) => any).apply(this, args);
   }
@@ -182,8 +182,10 @@ function makeAgentConnect(facade: typeof Facade, agentConnect: Function): (this:
   const delegate = agentConnect === originalCreateConnection ? facade.connect : agentConnect;
   return function createConnection(this: { keepAlive?: boolean }, ...args: any[]): net.Socket {
     const options = args[0];
+    // The agent builds a fresh options object for every connection: set the transport on it
+    // rather than copying its twenty-odd keys (a copy cost ~7 µs a connection).
     if (!this.keepAlive && options !== null && typeof options === 'object' && options.transport === undefined) {
-      args[0] = { ...options, transport: 'tcp' };
+      options.transport = 'tcp';
     }
     return delegate.apply(this, args);
   };
