@@ -148,10 +148,14 @@ function calledByHttp2(options: unknown, connectFn: Function): boolean {
     const caller = holder.stack?.[0];
     return caller?.getFileName() === 'node:internal/http2/core';
   } catch {
-    return false;
+    return false; // e.g. frozen intrinsics: then http2 takes via-net's path like any connection
   } finally {
-    Error.stackTraceLimit = limit;
-    Error.prepareStackTrace = prepare;
+    try {
+      Error.stackTraceLimit = limit;
+      Error.prepareStackTrace = prepare;
+    } catch {
+      // Nothing was changed if these cannot be assigned.
+    }
   }
 }
 
