@@ -7,6 +7,12 @@
  * Every deadline is the same distance ahead, so the order items were added in is the order of
  * their deadlines: the timer is armed for the oldest one only.
  */
+/**
+ * How long a connection closed in the background (a socket destroyed gracefully, a connection a
+ * server dropped) may wait for the peer's FIN/FINACK before it is reset.
+ */
+export const CLOSE_LINGER_MS = 30_000;
+
 export class Deadlines<T> {
   /** Deadline (performance.now() ms) per waiting item, oldest first. */
   private readonly waiting = new Map<T, number>();

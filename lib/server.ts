@@ -8,7 +8,8 @@
 import * as net from 'net';
 import createDebug from 'debug';
 import type { IncomingVi, Vi, ViListener, ViProvider } from './providers/types';
-import type { SoviaParams } from './sovia/types';
+import type { SoviaConnectionApi, SoviaParams } from './sovia/types';
+import { CLOSE_LINGER_MS, Deadlines } from './linger';
 import { transportUnavailable } from './errors';
 import { attachEngine, Socket } from './socket';
 import { kUndoSocketSend } from './user-handle';
@@ -52,28 +53,29 @@ interface ServerState {
 
 const kVia = Symbol('via-net.server');
 
-/** How long a dropped connection may take to finish its close handshake before it is reset. */
-const DROP_LINGER_MS = 30_000;
+/** Dropped connections still finishing their close handshake: reset after CLOSE_LINGER_MS. */
+const dropping = new Deadlines<SoviaConnectionApi>(CLOSE_LINGER_MS, (engine) => engine.destroy());
 
 /**
  * Close an accepted VI the way node closes a dropped TCP connection: FIN at once, nothing read.
  * The engine finishes the handshake in the background without keeping the process alive.
  */
 function dropConnection(sovia: SoviaModule, vi: Vi, params: SoviaParams): void {
-  let linger: NodeJS.Timeout | null = null;
-  const engine = new sovia.SoviaConnection(vi, params, {
+  let engine: SoviaConnectionApi | null = null;
+  let closed = false;
+  engine = new sovia.SoviaConnection(vi, params, {
     onData: () => true,
     onEnd() {},
     onError() {},
     onClose() {
-      if (linger) clearTimeout(linger);
+      closed = true;
+      if (engine) dropping.delete(engine);
       vi.close();
     },
   });
   vi.unref();
   engine.end();
-  linger = setTimeout(() => engine.destroy(), DROP_LINGER_MS);
-  linger.unref();
+  if (!closed) dropping.add(engine);
 }
 
 /** Validate via-net's constructor options; throws like node does for its own options. */

@@ -22,16 +22,13 @@ import { parseOnread, UserBufferReader, type OnreadOption } from './onread';
 import { internals } from './node-internals';
 import { drainOnExit } from './exit-drain';
 import { guardTlsWrapping, handleVisible, UserLevelHandle } from './user-handle';
-import { Deadlines } from './linger';
+import { CLOSE_LINGER_MS, Deadlines } from './linger';
 
 const debug = createDebug('via-net:facade');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const { kTimeout, kBytesRead, kBytesWritten, kSetNoDelay, kAsyncId, kHandle } = internals;
 const nodeSocket = internals.socket;
-
-/** How long a gracefully destroyed user-level connection may wait for the peer's FIN/FINACK before it is reset. */
-const LINGER_MS = 30_000;
 
 export interface ViaSocketOptions extends net.SocketConstructorOpts {
   transport?: TransportSetting;
@@ -58,15 +55,15 @@ interface UserConn {
   handle: UserLevelHandle;
 }
 
+/** Gracefully destroyed connections still finishing their close handshake: reset after CLOSE_LINGER_MS. */
+const lingering = new Deadlines<UserConn>(CLOSE_LINGER_MS, (conn) => {
+  if (!conn.closed) conn.engine.destroy();
+});
+
 /**
  * libuv keeps the loop alive for a ref'd handle only while it is active (reading, here): a
  * paused connection lets its process exit, as node's test-net-connect-paused-connection expects.
  */
-/** Gracefully destroyed connections still finishing their close handshake: reset after LINGER_MS. */
-const lingering = new Deadlines<UserConn>(LINGER_MS, (conn) => {
-  if (!conn.closed) conn.engine.destroy();
-});
-
 function holdLoop(st: ViaState, conn: UserConn): void {
   if (conn.detached || conn.closed) return;
   if (st.refed && conn.reading) conn.vi.ref();
@@ -411,7 +408,7 @@ export class Socket extends net.Socket {
    * Let go of a connection the way close(2) lets go of a kernel socket. destroy(err) alone does not
    * reset the peer; resetAndDestroy() or data left unread does (RST, the peer gets ECONNRESET). Otherwise
    * queued bytes are still delivered and FIN is sent, and the engine finishes the close handshake
-   * in the background: detached, unref'd, and reset after LINGER_MS if the peer never finishes.
+   * in the background: detached, unref'd, and reset after CLOSE_LINGER_MS if the peer never finishes.
    */
   private releaseConnection(conn: UserConn, reset: boolean): void {
     conn.detached = true;
