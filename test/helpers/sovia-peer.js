@@ -165,12 +165,17 @@ function main() {
         this.paused = true;
         this.times.paused = now();
         report({ type: 'paused', label: this.label, at: this.times.paused, recvBytes: this.recvBytes });
-        setTimeout(() => {
+        // libuv times a timer from the loop's cached clock, which lags hrtime, so one timer can
+        // fire up to a millisecond early by the clock the test compares: re-arm until it has not.
+        const resumeAfterPause = () => {
+          const left = this.pauseMs - Number(process.hrtime.bigint() - BigInt(this.times.paused)) / 1e6;
+          if (left > 0) return void setTimeout(resumeAfterPause, Math.ceil(left));
           this.paused = false;
           this.times.resumed = now();
           report({ type: 'resumed', label: this.label, at: this.times.resumed, recvBytes: this.recvBytes });
           this.conn.resumeReading();
-        }, this.pauseMs);
+        };
+        setTimeout(resumeAfterPause, this.pauseMs);
         return false;
       }
       return true;
