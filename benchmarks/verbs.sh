@@ -40,7 +40,8 @@ const net = require('node:net');
 const path = require('node:path');
 const root = process.cwd();
 const { netpipeSizes, parseSizes } = require(path.join(root, 'benchmarks/lib/sizes'));
-const { verbsProvider, verbsUnavailableReason, verbsRendezvous } = require(path.join(root, 'dist/providers/verbs'));
+const { verbsProvider, verbsUnavailableReason } = require(path.join(root, 'dist/providers/verbs'));
+const { remoteTcpRendezvous: verbsRendezvous } = require(path.join(root, 'dist/transport/rendezvous'));
 const sovia = require(path.join(root, 'dist/sovia'));
 
 const [mode, ...argv] = process.argv.slice(2);

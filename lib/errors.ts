@@ -1,7 +1,8 @@
 /**
- * Errors the facade creates itself. Wherever node:net has an error for the same mistake we let
- * node raise it (by calling into net.Socket / net.Server); these are only for what net cannot know:
- * the user-level transports, and the translation of engine failures into node's errno shape.
+ * The one place via-net builds coded errors: the facade's, the engine's, the providers' and the
+ * path choice's. Wherever node:net has an error for the same mistake we let node raise it (by
+ * calling into net.Socket / net.Server); these are only for what net cannot know: the user-level
+ * transports, the engine's own failures, and their translation into node's errno shape.
  */
 import { constants as osConstants } from 'os';
 
@@ -14,17 +15,33 @@ export interface NodeStyleError extends Error {
   cause?: unknown;
 }
 
-/** A node-style error: `name` stays 'Error' and the code shows in the stack like node's internal errors. */
-function codedError(code: string, message: string, Base: ErrorConstructor = Error): NodeStyleError {
+/**
+ * Every coded error via-net creates is built here, so each has node's shape: `code` set, `name`
+ * left as the class's, and for node's own `ERR_*` codes the code shown in the stack as node's
+ * internal errors print it ("TypeError [ERR_INVALID_ARG_VALUE]: ..."). errno codes (ECONNRESET,
+ * EPROTO...) print as plain errors, as node's errno errors do.
+ */
+export function codedError(code: string, message: string, Base: new (message?: string) => Error = Error): NodeStyleError {
   const err = new Base(message) as NodeStyleError;
   err.code = code;
-  // node's internal errors print as "Error [CODE]: message".
-  Object.defineProperty(err, 'stack', {
-    value: (err.stack ?? '').replace(/^(\w*Error)/, `$1 [${code}]`),
-    writable: true,
-    configurable: true,
-  });
+  if (code.startsWith('ERR_')) {
+    Object.defineProperty(err, 'stack', {
+      value: (err.stack ?? '').replace(/^(\w*Error)/, `$1 [${code}]`),
+      writable: true,
+      configurable: true,
+    });
+  }
   return err;
+}
+
+/** node's ERR_INVALID_ARG_TYPE for an option, with node's wording. */
+export function invalidArgType(name: string, expected: string, value: unknown): NodeStyleError {
+  return codedError('ERR_INVALID_ARG_TYPE', `The "${name}" option must be of type ${expected}. Received ${typeof value}`, TypeError);
+}
+
+/** node's ERR_OUT_OF_RANGE for an integer option. */
+export function outOfRange(name: string, min: number, max: number, value: unknown): NodeStyleError {
+  return codedError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be an integer >= ${min} && <= ${max}. Received ${value}`, RangeError);
 }
 
 /** A forced user-level transport (option or VIA_NET_TRANSPORT) could not be had. Never silently replaced by TCP. */
@@ -55,8 +72,7 @@ export function invalidArgValue(name: string, value: unknown, reason: string): N
  */
 export function errnoError(code: string, syscall: string, cause?: unknown): NodeStyleError {
   const errnos = osConstants.errno as Record<string, number | undefined>;
-  const err = new Error(`${syscall} ${code}`) as NodeStyleError;
-  err.code = code;
+  const err = codedError(code, `${syscall} ${code}`);
   if (errnos[code] !== undefined) err.errno = -(errnos[code] as number);
   err.syscall = syscall;
   if (cause !== undefined && cause !== err) err.cause = cause;

@@ -9,44 +9,28 @@ import { initSocket, Socket as SocketClass, validateSocketOptions, ViaSocketOpti
 import { initServer, Server as ServerClass, validateServerOptions, ViaServerOptions } from './server';
 import { getProvider, unavailableReason } from './transport/providers';
 import { internals, internalsProblem } from './node-internals';
-import type { ProviderName, TransportName, TransportSetting } from './transport/setting';
+import type { TransportName, TransportSetting } from './transport/setting';
+import { PROVIDERS } from './providers';
+import { nodeStyleConstructor } from './constructors';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const netAny = net as any;
 
-/*
- * node lets `net.Socket()` and `net.Server()` be called without `new` (legacy), which ES classes
- * forbid. The exported constructors are therefore plain functions sharing the classes' prototypes:
- * `new` on them builds the same objects as the classes, subclassing and instanceof work, and V8
- * keeps its fast allocation path (a Proxy or Reflect.construct wrapper costs ~30 us per socket).
- */
+/* The exported constructors behave like node's (lib/constructors.ts says why they are functions). */
 type SocketCtor = typeof SocketClass & ((options?: ViaSocketOptions) => SocketClass);
 type ServerCtor = typeof ServerClass & ((options?: ViaServerOptions | ((socket: net.Socket) => void), listener?: (socket: net.Socket) => void) => ServerClass);
 
-function SocketFn(this: any, options?: ViaSocketOptions): any {
-  if (!new.target) return new (SocketFn as any)(options);
+const SocketFn = nodeStyleConstructor(SocketClass, net.Socket, (self, options) => {
   const setting = validateSocketOptions(options);
-  (net.Socket as any).call(this, options);
-  initSocket(this, options, setting);
-}
-SocketFn.prototype = SocketClass.prototype;
-Object.setPrototypeOf(SocketFn, SocketClass);
-Object.defineProperty(SocketFn, Symbol.hasInstance, {
-  value(this: unknown, value: unknown): boolean {
-    // Like SocketClass's: every net.Socket passes; subclasses keep the ordinary check.
-    if (this === SocketFn) return value instanceof net.Socket;
-    return Function.prototype[Symbol.hasInstance].call(this, value);
-  },
+  (net.Socket as any).call(self, options);
+  initSocket(self, options, setting);
 });
 
-function ServerFn(this: any, options?: any, connectionListener?: any): any {
-  if (!new.target) return new (ServerFn as any)(options, connectionListener);
+const ServerFn = nodeStyleConstructor(ServerClass, net.Server, (self, options, connectionListener) => {
   const setting = validateServerOptions(options);
-  (net.Server as any).call(this, options, connectionListener);
-  initServer(this, options, setting);
-}
-ServerFn.prototype = ServerClass.prototype;
-Object.setPrototypeOf(ServerFn, ServerClass);
+  (net.Server as any).call(self, options, connectionListener);
+  initServer(self, options, setting);
+});
 
 /**
  * A Node without the net internals the facade needs gets node:net itself: every connection on
@@ -104,19 +88,20 @@ export interface TransportStatus {
   reason: string | null;
 }
 
-/** Which transports this process can use, and why not. 'tcp' is always available. */
-export function providerStatus(): Record<'shm' | 'verbs' | 'tcp', TransportStatus> {
-  const status = (name: ProviderName): TransportStatus => {
+/** Which transports this process can use, and why not: each provider, then 'tcp' (always available). */
+export function providerStatus(): Record<string, TransportStatus> {
+  const status: Record<string, TransportStatus> = {};
+  for (const { name } of PROVIDERS) {
     const available = getProvider(name) !== null;
-    return { available, reason: available ? null : unavailableReason(name) };
-  };
-  return { shm: status('shm'), verbs: status('verbs'), tcp: { available: true, reason: null } };
+    status[name] = { available, reason: available ? null : unavailableReason(name) };
+  }
+  status.tcp = { available: true, reason: null };
+  return status;
 }
 
 /** The transports a client may end up on in this process, best first. */
 export function transports(): TransportName[] {
-  const s = providerStatus();
-  return (['shm', 'verbs'] as const).filter((n) => s[n].available).concat('tcp' as never) as TransportName[];
+  return Object.entries(providerStatus()).filter(([, s]) => s.available).map(([name]) => name);
 }
 
 // Anything a future node:net adds is passed through, so `via-net` never lacks a name `net` has.

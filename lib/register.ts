@@ -13,7 +13,10 @@
  *      calls them as `net.X.call(this)` (node's legacy-constructor pattern);
  *   2. re-parent the server classes that were built on net.Server (http, https via tls, tls) onto
  *      via-net's Server.prototype, so their listen/close register and drop the shm rendezvous;
- *   3. wrap tls.connect so TLS clients (https.Agent, undici) run TLS over a via-net socket;
+ *   3. keep what is faster on TCP there (see tlsH2PathFromEnv and makeAgentConnect): tls.connect
+ *      and http2.connect stay on node's own TCP handle unless VIA_NET_TLS_H2=auto, when TLS
+ *      clients (https.Agent, undici) run over a via-net socket; an http.Agent without keep-alive
+ *      (one connection per request) stays on TCP;
  *   4. install a global undici dispatcher whose connector returns via-net sockets, for `fetch`.
  * via-net's own modules must keep seeing the original `net` (they extend and call it), so their
  * `require('net')` is answered with a snapshot taken before patching.
@@ -24,8 +27,6 @@ import Module = require('module');
 import path = require('path');
 import net = require('net');
 import createDebug from 'debug';
-import type * as SocketModule from './socket';
-import type * as ServerModule from './server';
 import type * as Facade from './index';
 
 const debug = createDebug('via-net:register');
@@ -60,46 +61,6 @@ function shieldFacadeFromPatch(): void {
     }
     return load.call(this, request, parent, isMain);
   };
-}
-
-/**
- * Makes `ctor` stand in for the facade class: same prototype and statics, and `instanceof ctor`
- * true for everything built on node's original class (as `instanceof net.Socket` was).
- */
-function wearFacadeClass(ctor: any, facadeClass: any, original: any): any {
-  ctor.prototype = facadeClass.prototype;
-  Object.setPrototypeOf(ctor, facadeClass);
-  Object.defineProperty(ctor, Symbol.hasInstance, {
-    value(this: unknown, value: unknown): boolean {
-      if (this === ctor) return value instanceof original;
-      return Function.prototype[Symbol.hasInstance].call(this, value);
-    },
-  });
-  return ctor;
-}
-
-/** A constructor that builds via-net objects, callable without `new` and as `Base.call(this)` by subclasses. */
-function makeSocketCtor(facade: typeof Facade, socketModule: typeof SocketModule): any {
-  function Socket(this: any, options?: any): any {
-    if (!new.target) {
-      if (!(this instanceof originalSocket)) return new (Socket as any)(options);
-      // A class built on net.Socket (tty, TLSSocket, ...) initialising itself: do it in place.
-    }
-    const setting = socketModule.validateSocketOptions(options);
-    originalSocket.call(this, options);
-    socketModule.initSocket(this, options, setting);
-  }
-  return wearFacadeClass(Socket, facade.Socket, originalSocket);
-}
-
-function makeServerCtor(facade: typeof Facade, serverModule: typeof ServerModule): any {
-  function Server(this: any, options?: any, connectionListener?: any): any {
-    if (!new.target && !(this instanceof originalServer)) return new (Server as any)(options, connectionListener);
-    const setting = serverModule.validateServerOptions(options);
-    originalServer.call(this, options, connectionListener);
-    serverModule.initServer(this, options, setting);
-  }
-  return wearFacadeClass(Server, facade.Server, originalServer);
 }
 
 /** Point a server class that was built on the original net.Server at via-net's Server instead. */
@@ -326,13 +287,9 @@ function register(): RegisterReport {
 
   shieldFacadeFromPatch();
   let facade: typeof Facade;
-  let socketModule: typeof SocketModule;
-  let serverModule: typeof ServerModule;
   try {
     /* eslint-disable @typescript-eslint/no-var-requires */
     facade = require('./index');
-    socketModule = require('./socket');
-    serverModule = require('./server');
     /* eslint-enable @typescript-eslint/no-var-requires */
   } catch (err) {
     // A preload must never take the app down: without via-net it runs on node:net as usual.
@@ -344,8 +301,10 @@ function register(): RegisterReport {
 
   const patched: string[] = [];
   const netAny = net as any;
-  const Socket = makeSocketCtor(facade, socketModule);
-  const Server = makeServerCtor(facade, serverModule);
+  // The facade's constructors already behave like node's (lib/constructors.ts), including
+  // `net.Socket.call(this)` from classes built on the original (tty, TLSSocket).
+  const Socket = facade.Socket as any;
+  const Server = facade.Server as any;
   netAny.Socket = Socket;
   netAny.Stream = Socket;
   netAny.Server = Server;

@@ -15,11 +15,12 @@ import { attachEngine, Socket } from './socket';
 import { kUndoSocketSend } from './user-handle';
 import { internals } from './node-internals';
 import {
-  candidateProviders, isForced, ProviderName, resolveSetting, TransportSetting, validateOption,
+  candidateProviders, isForced, resolveSetting, TransportSetting, validateOption,
 } from './transport/setting';
 import { rendezvousForServerAddress } from './transport/rendezvous';
 import { handleTakenAway, sharingPrimary } from './transport/cluster';
-import { getProvider, loadSovia, SoviaModule, unavailableReason } from './transport/providers';
+import { getProvider, unavailableReason } from './transport/providers';
+import { recvDepthFor, resolveParams, SoviaConnection } from './sovia';
 import { AddressInfoLike, acceptedLocalAddress, peerAsSeenByServer, sourceAddressFor } from './transport/addresses';
 import { decodeConnectPayload, encodeAcceptPayload } from './transport/payload';
 
@@ -60,10 +61,10 @@ const dropping = new Deadlines<SoviaConnectionApi>(CLOSE_LINGER_MS, (engine) => 
  * Close an accepted VI the way node closes a dropped TCP connection: FIN at once, nothing read.
  * The engine finishes the handshake in the background without keeping the process alive.
  */
-function dropConnection(sovia: SoviaModule, vi: Vi, params: SoviaParams): void {
+function dropConnection(vi: Vi, params: SoviaParams): void {
   let engine: SoviaConnectionApi | null = null;
   let closed = false;
-  engine = new sovia.SoviaConnection(vi, params, {
+  engine = new SoviaConnection(vi, params, {
     onData: () => true,
     onEnd() {},
     onError() {},
@@ -109,7 +110,7 @@ export class Server extends net.Server {
   }
 
   /** The user-level transports this server is reachable through, besides TCP. */
-  get transports(): ProviderName[] {
+  get transports(): string[] {
     return this.via.registrations.map((r) => r.provider.name);
   }
 
@@ -259,8 +260,7 @@ export class Server extends net.Server {
   private onIncoming(incoming: IncomingVi, provider: ViProvider, bound: net.AddressInfo | string | null): void {
     const self = this as any;
     const payload = decodeConnectPayload(incoming.payload);
-    const sovia = loadSovia();
-    if (typeof payload === 'string' || !sovia || !this.listening) {
+    if (typeof payload === 'string' || !this.listening) {
       debug('refusing %s connection: %s', provider.name, typeof payload === 'string' ? `bad payload (${payload})` : 'not listening');
       incoming.reject();
       return;
@@ -292,7 +292,7 @@ export class Server extends net.Server {
     try {
       // The receive depth on each side depends on the window and ACK threshold: both ends use the client's.
       const shared = payload.sovia ?? {};
-      params = sovia.resolveParams({ ...(this.via.soviaOptions ?? {}), ...shared }, process.env, provider.attrs.maxTransferSize);
+      params = resolveParams({ ...(this.via.soviaOptions ?? {}), ...shared }, process.env, provider.attrs.maxTransferSize);
     } catch (err) {
       debug('refusing %s connection: %s', provider.name, (err as Error).message);
       incoming.reject();
@@ -301,7 +301,7 @@ export class Server extends net.Server {
 
     let vi: Vi;
     try {
-      vi = incoming.accept({ recvDepth: sovia.recvDepthFor(params), payload: encodeAcceptPayload(targetIndex) });
+      vi = incoming.accept({ recvDepth: recvDepthFor(params), payload: encodeAcceptPayload(targetIndex) });
     } catch (err) {
       // Out of fds or memory (EMFILE, ENFILE, ENOMEM): the provider has answered the connector,
       // whose TCP fallback then fails or succeeds exactly as node:net would. Never our crash.
@@ -311,7 +311,7 @@ export class Server extends net.Server {
 
     if (self.maxConnections && self._connections >= self.maxConnections) {
       // Like node: accept, then close at once (the client sees 'connect', 'end', 'close'), and say so.
-      dropConnection(sovia, vi, params);
+      dropConnection(vi, params);
       if (sockname && peername) {
         this.emit('drop', {
           __proto__: null,

@@ -17,12 +17,13 @@ import { resolveSetting, TransportName, TransportSetting, validateOption } from 
 import { planConnect } from './transport/plan';
 import { attemptUserLevel, AttemptHandle, AttemptResult, paramsForProviders } from './transport/attempt';
 import { AddressInfoLike, familyOf, Target } from './transport/addresses';
-import { loadSovia } from './transport/providers';
+import { SoviaConnection } from './sovia';
 import { parseOnread, UserBufferReader, type OnreadOption } from './onread';
 import { internals } from './node-internals';
 import { drainOnExit } from './exit-drain';
 import { guardTlsWrapping, handleVisible, UserLevelHandle } from './user-handle';
 import { CLOSE_LINGER_MS, Deadlines } from './linger';
+import { acceptNodeInstances } from './constructors';
 
 const debug = createDebug('via-net:facade');
 
@@ -167,16 +168,7 @@ export class Socket extends net.Socket {
     initSocket(this, options, setting);
   }
 
-  /**
-   * Every net.Socket is a via-net Socket as far as `instanceof` goes (TCP connections a server
-   * accepts are built by node as plain net.Socket). Subclasses keep the ordinary check.
-   */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (this === Socket) return value instanceof net.Socket;
-    return Function.prototype[Symbol.hasInstance].call(this, value);
-  }
-
-  /** Which path carries this connection: 'shm' | 'verbs' | 'tcp' ('memory' in tests). */
+  /** Which path carries this connection: a provider's name ('shm', 'verbs') or 'tcp'. */
   get transport(): TransportName {
     return peekState(this)?.transport ?? 'tcp';
   }
@@ -479,6 +471,10 @@ export class Socket extends net.Socket {
   }
 }
 
+// Every net.Socket is a via-net Socket as far as `instanceof` goes (TCP connections a server
+// accepts are built by node as plain net.Socket).
+acceptNodeInstances(Socket, net.Socket);
+
 /**
  * `_handle` is the kernel handle over TCP and a UserLevelHandle on a user-level transport, except
  * while node's TLS decides how to wrap the socket (see user-handle.ts): then a user-level one reads
@@ -521,8 +517,6 @@ export function attachEngine(
   peername: AddressInfoLike | null,
   sockname: AddressInfoLike | null,
 ): void {
-  const sovia = loadSovia();
-  if (!sovia) throw new Error('SOVIA engine not loaded');
   const st = stateOf(socket);
   const self = socket as any;
   st.userLevel = true;
@@ -564,7 +558,7 @@ export function attachEngine(
     conn.closed = true;
     lingering.delete(conn);
   };
-  conn.engine = new sovia.SoviaConnection(vi, params, {
+  conn.engine = new SoviaConnection(vi, params, {
     onData(chunk: Buffer): boolean {
       if (conn.detached) {
         // Like a kernel socket after close(2): data that arrives for nobody resets the peer,

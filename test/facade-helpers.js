@@ -2,7 +2,12 @@
 // Shared helpers for the facade tests (not a test file itself: mocha only runs *.test.js).
 const crypto = require('crypto');
 const viaNet = require('../dist');
-const setting = require('../dist/transport/setting');
+const { PROVIDERS } = require('../dist/providers');
+const { memoryProviderEntry } = require('../dist/providers/memory');
+
+// The in-process memory provider is not in the production provider table: the facade tests add
+// it, so `transport: 'memory'` works here (and only here). 'auto' does not try it.
+if (!PROVIDERS.includes(memoryProviderEntry)) PROVIDERS.push(memoryProviderEntry);
 
 /** Resolve with close's hadError whenever 'close' comes (attach early: 'close' may precede any await). */
 function closeOf(socket, ms = 20000) {
@@ -80,13 +85,20 @@ function closeServer(server) {
   });
 }
 
-/** Run `fn` with 'auto' trying only `providers` (e.g. ['memory']) instead of shm/verbs. */
-async function withAutoProviders(providers, fn) {
-  const previous = setting.setAutoProviders(providers);
+/**
+ * Run `fn` with 'auto' trying only `names` (e.g. ['memory']), in that order, instead of the
+ * production providers: the provider table is swapped for the duration and then restored.
+ */
+async function withAutoProviders(names, fn) {
+  const saved = PROVIDERS.slice();
+  const byName = (n) => saved.find((e) => e.name === n);
+  const chosen = names.map((n) => ({ ...byName(n), auto: true }));
+  const rest = saved.filter((e) => !names.includes(e.name)).map((e) => ({ ...e, auto: false }));
+  PROVIDERS.splice(0, PROVIDERS.length, ...chosen, ...rest);
   try {
     return await fn();
   } finally {
-    setting.setAutoProviders(previous);
+    PROVIDERS.splice(0, PROVIDERS.length, ...saved);
   }
 }
 

@@ -11,6 +11,8 @@ const DIST = path.resolve(__dirname, '..', 'dist');
 const CHILD = `
 const net = require(${JSON.stringify(DIST)});
 const [transport, unrefClient] = process.argv.slice(1);
+// The in-process memory provider is not in the production table: add it, as the tests do.
+if (transport === 'memory') require(${JSON.stringify(DIST)} + '/providers').PROVIDERS.push(require(${JSON.stringify(DIST)} + '/providers/memory').memoryProviderEntry);
 const server = net.createServer({ transport }, (s) => { s.unref(); s.resume(); });
 server.listen(0, '127.0.0.1', () => {
   const c = net.connect({ port: server.address().port, host: '127.0.0.1', transport }, () => {

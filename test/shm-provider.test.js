@@ -294,10 +294,12 @@ describe('shm rendezvous directory', () => {
   });
 
   it('hashes non-port names so no path component can escape the directory', () => {
-    const { entryName } = require('../dist/providers/rundir');
+    const { rendezvousFileName: entryName } = require('../dist/transport/rendezvous');
     expect(entryName('tcp:8080')).to.equal('tcp-8080');
     const odd = entryName('unix:/../../etc/passwd');
     expect(odd).to.match(/^h-[0-9a-f]{40}$/);
     expect(crypto.createHash('sha256').update('unix:/../../etc/passwd').digest('hex')).to.include(odd.slice(2));
+    // A port out of range is not a port name: hashed too.
+    expect(entryName('tcp:99999')).to.match(/^h-[0-9a-f]{40}$/);
   });
 });

@@ -6,7 +6,8 @@
 const { expect } = require('chai');
 const crypto = require('node:crypto');
 const net = require('node:net');
-const { verbsProvider, verbsRendezvous } = require('../dist/providers/verbs');
+const { verbsProvider } = require('../dist/providers/verbs');
+const { remoteTcpRendezvous: verbsRendezvous } = require('../dist/transport/rendezvous');
 const { verbsStatus } = require('../dist/providers/verbs-native');
 const packet = require('../dist/sovia/packet');
 

@@ -1,25 +1,30 @@
 'use strict';
-// The client's connect fallback: try rdma_cm when verbs is available, use TCP when it is not,
-// when the peer has no rdma_cm listener, or when rdma_cm has not connected within 1 x the TCP
-// connect timeout. Device-free parts run everywhere; the real rdma_cm case needs a device.
+// The client's fallback from a network provider (verbs) to TCP, through the public API and the
+// production path choice (lib/transport/plan.ts, attempt.ts): a provider that is unavailable,
+// refuses, or is abandoned mid-connect leaves the socket on TCP with its bytes intact; a forced
+// transport reports the provider's error instead. A scripted provider stands in for rdma_cm
+// where this machine has no device; the real rdma_cm case runs only with one.
 const { expect } = require('chai');
 const crypto = require('node:crypto');
 const net = require('node:net');
-const { connectVerbsOrFallback, verbsProvider, verbsUnavailableReason, verbsRendezvous, connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS } = require('../dist/providers/verbs');
+const { viaNet, once, closeOf, sha256 } = require('./facade-helpers');
+const { PROVIDERS } = require('../dist/providers');
+const { verbsUnavailableReason, connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS } = require('../dist/providers/verbs');
 const { verbsStatus } = require('../dist/providers/verbs-native');
 
-const OPTIONS = { recvDepth: 34, payload: Buffer.from('{}') };
-
-/** A provider whose connect answers as scripted, counting cancellations. */
-function scriptedProvider(answer) {
+/** A provider whose connect answers as the test scripts it, recording names and cancellations. */
+function scriptedProvider(reach, answer) {
   const p = {
-    name: 'verbs',
+    name: 'scripted',
+    reach,
     attrs: { maxTransferSize: 32768, maxRecvDepth: 256, maxSendDepth: 64 },
+    names: [],
     cancels: 0,
-    connects: 0,
-    listen() { throw new Error('unused'); },
+    listen() {
+      throw Object.assign(new Error('scripted provider has no listener'), { code: 'EAFNOSUPPORT' });
+    },
     connect(name, options, cb) {
-      p.connects++;
+      p.names.push(name);
       answer(cb);
       return { cancel: () => p.cancels++ };
     },
@@ -27,97 +32,111 @@ function scriptedProvider(answer) {
   return p;
 }
 
-const outcome = (provider, reason, timeoutMs) =>
-  new Promise((resolve) => {
-    const started = process.hrtime.bigint();
-    connectVerbsOrFallback(provider, reason, verbsRendezvous('127.0.0.1', 9), OPTIONS, timeoutMs, (o) =>
-      resolve({ ...o, ms: Number(process.hrtime.bigint() - started) / 1e6 }),
-    );
-  });
-
-/** A TCP echo server, and a transfer over it checked by sha256: the fallback path works. */
-async function tcpRoundTrip(bytes) {
-  const server = net.createServer((s) => s.pipe(s));
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+/** Run `fn` with the provider table holding only `provider` (tried by 'auto'), then restore it. */
+async function withOnly(provider, fn) {
+  const saved = PROVIDERS.slice();
+  PROVIDERS.splice(0, PROVIDERS.length, { name: provider.name, auto: true, provider: () => provider, unavailableReason: () => null });
   try {
-    const sock = net.connect(server.address().port, '127.0.0.1');
-    const got = [];
-    let n = 0;
-    await new Promise((resolve, reject) => {
-      sock.on('error', reject);
-      sock.on('data', (d) => {
-        got.push(d);
-        n += d.length;
-        if (n >= bytes.length) resolve();
-      });
-      sock.write(bytes);
-    });
-    sock.destroy();
-    return crypto.createHash('sha256').update(Buffer.concat(got)).digest('hex');
+    return await fn();
   } finally {
-    server.close();
+    PROVIDERS.splice(0, PROVIDERS.length, ...saved);
   }
 }
 
-describe('verbs connect fallback to TCP', function () {
-  this.timeout(15000);
+/** A node:net echo server on loopback. */
+async function echoServer() {
+  const server = net.createServer((s) => s.pipe(s));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return server;
+}
 
-  it('uses TCP at once when the verbs provider is unavailable, saying why', async function () {
-    const real = verbsProvider();
-    if (real) this.skip(); // this machine has a device: covered by the device test below
+/** Connects with via-net, echoes `bytes` and returns the transport used and the sha256 received. */
+async function echoThrough(port, bytes, options = {}) {
+  const socket = viaNet.connect({ port, host: '127.0.0.1', ...options });
+  await once(socket, 'connect');
+  const got = [];
+  let n = 0;
+  const done = new Promise((resolve) => socket.on('data', (d) => {
+    got.push(d);
+    n += d.length;
+    if (n >= bytes.length) resolve();
+  }));
+  socket.write(bytes);
+  await done;
+  const transport = socket.transport;
+  socket.destroy();
+  await closeOf(socket);
+  return { transport, hash: sha256(Buffer.concat(got)) };
+}
+
+describe('verbs connect fallback to TCP (through the facade)', function () {
+  this.timeout(15000);
+  let server;
+  beforeEach(async () => {
+    server = await echoServer();
+  });
+  afterEach(() => server.close());
+
+  it('uses TCP when the verbs provider is unavailable, and says why', async function () {
+    if (verbsStatus().reason === null) this.skip(); // this machine has a device: the device test covers it
     const reason = verbsUnavailableReason();
     expect(reason).to.be.a('string').and.not.equal('');
-    const o = await outcome(null, reason, 1000);
-    expect(o.transport).to.equal('tcp');
-    expect(o.reason).to.equal(reason);
-    expect(o.ms).to.be.below(100);
+    expect(viaNet.providerStatus().verbs).to.deep.equal({ available: false, reason });
     const data = crypto.randomBytes(256 * 1024);
-    expect(await tcpRoundTrip(data)).to.equal(crypto.createHash('sha256').update(data).digest('hex'));
+    const { transport, hash } = await echoThrough(server.address().port, data);
+    expect(transport).to.equal('tcp');
+    expect(hash).to.equal(sha256(data));
   });
 
-  it('falls back as soon as rdma_cm refuses (no rdma_cm listener on that port)', async () => {
-    const p = scriptedProvider((cb) => setImmediate(() => cb(Object.assign(new Error('rejected'), { code: 'ECONNREFUSED' }))));
-    const o = await outcome(p, null, 2000);
-    expect(o.transport).to.equal('tcp');
-    expect(o.error.code).to.equal('ECONNREFUSED');
-    expect(o.ms).to.be.below(500);
+  it('falls back to TCP with every byte intact when the provider refuses', async () => {
+    const p = scriptedProvider('network', (cb) => setImmediate(() => cb(Object.assign(new Error('rejected'), { code: 'ECONNREFUSED' }))));
+    const data = crypto.randomBytes(300 * 1024 + 7);
+    const { transport, hash } = await withOnly(p, () => echoThrough(server.address().port, data));
+    expect(p.names).to.deep.equal([`tcp:${server.address().port}`]);
+    expect(transport).to.equal('tcp');
+    expect(hash).to.equal(sha256(data));
   });
 
-  it('falls back within 1 x the connect timeout when rdma_cm never answers, and cancels it', async () => {
-    const p = scriptedProvider(() => {});
-    const o = await outcome(p, null, 150);
-    expect(o.transport).to.equal('tcp');
-    expect(o.error.code).to.equal('ETIMEDOUT');
-    expect(o.ms).to.be.within(140, 1000);
-    expect(p.cancels).to.equal(1);
-  });
-
-  it('closes a VI that connects after the deadline, and reports only one outcome', async () => {
-    let closed = 0;
+  it('cancels the attempt when the socket is destroyed, and closes a VI that arrives afterwards', async () => {
     let late;
-    const p = scriptedProvider((cb) => (late = cb));
-    const outcomes = [];
-    await new Promise((resolve) => {
-      connectVerbsOrFallback(p, null, 'tcp:9@127.0.0.1', OPTIONS, 30, (o) => {
-        outcomes.push(o.transport);
-        resolve();
-      });
+    const p = scriptedProvider('network', (cb) => (late = cb));
+    await withOnly(p, async () => {
+      const socket = viaNet.connect({ port: server.address().port, host: '127.0.0.1' });
+      socket.on('error', () => {});
+      await new Promise((r) => setImmediate(r));
+      expect(p.names).to.have.length(1);
+      socket.destroy();
+      await closeOf(socket);
+      expect(p.cancels).to.equal(1);
     });
+    let closed = 0;
     late(null, { id: 1, close: () => closed++ }, Buffer.alloc(0));
-    expect(outcomes).to.deep.equal(['tcp']);
     expect(closed).to.equal(1);
   });
 
-  it('uses verbs when rdma_cm connects in time', async () => {
-    const vi = { id: 5, close() {} };
-    const p = scriptedProvider((cb) => setImmediate(() => cb(null, vi, Buffer.from('ok'))));
-    const o = await outcome(p, null, 1000);
-    expect(o.transport).to.equal('verbs');
-    expect(o.vi).to.equal(vi);
-    expect(o.payload.toString()).to.equal('ok');
+  it('offers another host only to a network provider, by the host-qualified name', async () => {
+    const refuse = (cb) => setImmediate(() => cb(Object.assign(new Error('rejected'), { code: 'ECONNREFUSED' })));
+    // 192.0.2.1 (TEST-NET-1) is not this host. Forced, so nothing falls back to TCP and no packet
+    // leaves the machine: the outcome is the provider's error, or the plan's refusal.
+    const attempt = (p) =>
+      withOnly(p, async () => {
+        const socket = viaNet.connect({ port: 9, host: '192.0.2.1', transport: 'scripted' });
+        const [err] = await once(socket, 'error');
+        await closeOf(socket);
+        return err;
+      });
+    const network = scriptedProvider('network', refuse);
+    const viaNetwork = await attempt(network);
+    expect(network.names).to.deep.equal(['tcp:9@192.0.2.1']);
+    expect(viaNetwork.code).to.equal('ERR_VIA_TRANSPORT_UNAVAILABLE');
+    const host = scriptedProvider('host', refuse);
+    const viaHost = await attempt(host);
+    expect(host.names).to.deep.equal([]);
+    expect(viaHost.code).to.equal('ERR_VIA_TRANSPORT_UNAVAILABLE');
+    expect(viaHost.message).to.contain('192.0.2.1 is not an address of this host');
   });
 
-  it('takes the connect timeout from VIA_NET_CONNECT_TIMEOUT_MS, ignoring nonsense', () => {
+  it('takes the rdma_cm connect budget from VIA_NET_CONNECT_TIMEOUT_MS, ignoring nonsense', () => {
     expect(connectTimeoutMs({})).to.equal(DEFAULT_CONNECT_TIMEOUT_MS);
     expect(connectTimeoutMs({ VIA_NET_CONNECT_TIMEOUT_MS: '250' })).to.equal(250);
     expect(connectTimeoutMs({ VIA_NET_CONNECT_TIMEOUT_MS: '-1' })).to.equal(DEFAULT_CONNECT_TIMEOUT_MS);
@@ -133,20 +152,19 @@ describe('verbs connect fallback to TCP', function () {
       }
     });
 
-    it('rdma_cm to a TCP port with no rdma_cm listener fails fast and falls back to TCP', async () => {
-      const server = net.createServer((s) => s.pipe(s));
-      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    it('rdma_cm to a TCP port with no rdma_cm listener fails fast and the socket falls back to TCP', async () => {
+      const started = Date.now();
+      const data = crypto.randomBytes(64 * 1024);
+      const saved = PROVIDERS.slice();
+      PROVIDERS.splice(0, PROVIDERS.length, ...saved.filter((e) => e.name === 'verbs'));
       try {
-        const timeout = connectTimeoutMs();
-        const started = Date.now();
-        const o = await new Promise((resolve) =>
-          connectVerbsOrFallback(verbsProvider(), null, verbsRendezvous('127.0.0.1', server.address().port), OPTIONS, timeout, resolve),
-        );
-        expect(o.transport).to.equal('tcp');
-        expect(Date.now() - started).to.be.below(timeout);
+        const { transport, hash } = await echoThrough(server.address().port, data);
+        expect(transport).to.equal('tcp');
+        expect(hash).to.equal(sha256(data));
       } finally {
-        server.close();
+        PROVIDERS.splice(0, PROVIDERS.length, ...saved);
       }
+      expect(Date.now() - started).to.be.below(connectTimeoutMs());
     });
   });
 });

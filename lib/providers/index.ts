@@ -1,40 +1,38 @@
 /**
- * Provider registry: which VI providers this process can use, and why not when it cannot.
- * 'memory' is the in-process test provider: one shared instance, so a server and a client in the
- * same process meet through it.
+ * The provider table: every VI provider this version knows, in the order 'auto' tries them.
+ * It is the one place that lists providers; path choice, servers, `providerStatus()` and the
+ * `transport` option all read it. A provider describes itself (its name, its reach and its
+ * attributes live on the ViProvider); an entry only says how to get this process's instance and
+ * why there is none.
+ *
+ * Getting an instance never throws: a provider whose native addon cannot be loaded reports null
+ * and a reason, and via-net carries on over TCP.
  */
 import type { ViProvider } from './types';
-import { MemoryProvider } from './memory';
 import { shmProvider, shmUnavailableReason } from './shm';
 import { verbsProvider, verbsUnavailableReason } from './verbs';
+import { Diagnosis, diagnoseShm, diagnoseVerbs } from './diagnose';
 
-export type ProviderName = 'shm' | 'verbs' | 'memory';
-
-let memory: MemoryProvider | null = null;
-
-export function getProvider(name: ProviderName): ViProvider | null {
-  switch (name) {
-    case 'memory':
-      memory ??= new MemoryProvider();
-      return memory;
-    case 'shm':
-      return shmProvider();
-    case 'verbs':
-      return verbsProvider();
-    default:
-      return null;
-  }
+export interface ProviderEntry {
+  /** The name users select it by (the `transport` option, VIA_NET_TRANSPORT). */
+  readonly name: string;
+  /** Whether 'auto' tries it; a provider left out is used only when named. */
+  readonly auto: boolean;
+  /** This process's provider, or null when it cannot be used here. */
+  provider(): ViProvider | null;
+  /** Why provider() is null; null when it is not. */
+  unavailableReason(): string | null;
+  /** `via-net doctor`'s read-only checks of this provider. */
+  diagnose(): Diagnosis;
 }
 
-export function providerUnavailableReason(name: ProviderName): string | null {
-  switch (name) {
-    case 'memory':
-      return null;
-    case 'shm':
-      return shmUnavailableReason();
-    case 'verbs':
-      return verbsUnavailableReason();
-    default:
-      return `the ${name} provider is not built into this version`;
-  }
+/** Entries are read at each use, never cached: the table is the whole registry. */
+export const PROVIDERS: ProviderEntry[] = [
+  { name: 'shm', auto: true, provider: shmProvider, unavailableReason: shmUnavailableReason, diagnose: diagnoseShm },
+  { name: 'verbs', auto: true, provider: verbsProvider, unavailableReason: verbsUnavailableReason, diagnose: diagnoseVerbs },
+];
+
+export function providerEntry(name: string): ProviderEntry | undefined {
+  for (const entry of PROVIDERS) if (entry.name === name) return entry;
+  return undefined;
 }

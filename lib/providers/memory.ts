@@ -35,7 +35,8 @@ import type {
   ViListener,
   ViProvider,
 } from './types';
-import { viError } from './types';
+import { codedError } from '../errors';
+import type { ProviderEntry } from './index';
 
 const log = createDebug('via-net:memory');
 
@@ -132,11 +133,11 @@ class MemoryVi implements Vi {
 
   postRecv(count: number): void {
     if (this.closed || this.broken) return;
-    if (!Number.isInteger(count) || count < 0) throw viError('EINVAL', `bad postRecv count ${count}`);
+    if (!Number.isInteger(count) || count < 0) throw codedError('EINVAL', `bad postRecv count ${count}`);
     if (this.posted + count > this.recvDepth) {
-      throw viError('EOVERFLOW', `postRecv(${count}) would exceed recvDepth ${this.recvDepth} (posted ${this.posted})`);
+      throw codedError('EOVERFLOW', `postRecv(${count}) would exceed recvDepth ${this.recvDepth} (posted ${this.posted})`);
     }
-    if (!this.handler) throw viError('EINVAL', 'setHandler must be called before postRecv');
+    if (!this.handler) throw codedError('EINVAL', 'setHandler must be called before postRecv');
     this.posted += count;
     if (!this.armed) {
       this.armed = true;
@@ -154,19 +155,19 @@ class MemoryVi implements Vi {
   }
 
   postSend(buf: Uint8Array, offset: number, length: number, imm: number): boolean {
-    if (this.closed) throw viError('EBADF', 'VI is closed');
+    if (this.closed) throw codedError('EBADF', 'VI is closed');
     if (this.broken) throw this.broken;
     if (length > this.provider.attrs.maxTransferSize) {
-      throw viError('EMSGSIZE', `send of ${length} bytes exceeds maxTransferSize ${this.provider.attrs.maxTransferSize}`);
+      throw codedError('EMSGSIZE', `send of ${length} bytes exceeds maxTransferSize ${this.provider.attrs.maxTransferSize}`);
     }
-    if (offset < 0 || length < 0 || offset + length > buf.length) throw viError('EINVAL', 'send range outside the buffer');
+    if (offset < 0 || length < 0 || offset + length > buf.length) throw codedError('EINVAL', 'send range outside the buffer');
     const peer = this.peer;
-    if (!peer || peer.closed) throw viError('ECONNRESET', 'peer is gone');
+    if (!peer || peer.closed) throw codedError('ECONNRESET', 'peer is gone');
     if (peer.armed) {
       if (peer.posted === 0) {
         this.provider.stats.creditViolations++;
         this.provider.breakLink(this, 'EPROTO', 'send found no receive descriptor posted at the peer');
-        throw this.broken ?? viError('EPROTO', 'pre-posting constraint violated');
+        throw this.broken ?? codedError('EPROTO', 'pre-posting constraint violated');
       }
       peer.posted--;
       this.provider.noteInUse(peer);
@@ -213,7 +214,7 @@ class MemoryVi implements Vi {
     this.brokenNotice = null;
     const peer = this.peer;
     if (peer && !peer.closed && !peer.broken) {
-      peer.markBroken(viError('ECONNRESET', 'peer closed the VI'));
+      peer.markBroken(codedError('ECONNRESET', 'peer closed the VI'));
     }
     this.provider.forget(this);
   }
@@ -285,6 +286,7 @@ class MemoryListener implements ViListener {
 
 export class MemoryProvider implements ViProvider {
   readonly name = 'memory' as const;
+  readonly reach = 'host' as const;
   readonly attrs: ProviderAttributes;
   readonly stats: MemoryProviderStats = {
     creditViolations: 0,
@@ -314,7 +316,7 @@ export class MemoryProvider implements ViProvider {
 
   listen(name: string, _options: ListenOptions, onConnection: (incoming: IncomingVi) => void): ViListener {
     const existing = this.listeners.get(name);
-    if (existing && !existing.closed) throw viError('EADDRINUSE', `memory listener "${name}" already exists`);
+    if (existing && !existing.closed) throw codedError('EADDRINUSE', `memory listener "${name}" already exists`);
     const listener = new MemoryListener(this, name, onConnection);
     this.listeners.set(name, listener);
     return listener;
@@ -336,14 +338,14 @@ export class MemoryProvider implements ViProvider {
       done = true;
       callback(err, vi, payload);
     };
-    if (options.payload.length > 1024) throw viError('EINVAL', 'connect payload larger than 1 KB');
+    if (options.payload.length > 1024) throw codedError('EINVAL', 'connect payload larger than 1 KB');
     this.checkDepth(options.recvDepth);
     const connectorPayload = Buffer.from(options.payload);
     setImmediate(() => {
       if (cancelled) return;
       const listener = this.listeners.get(name);
       if (!listener || listener.closed) {
-        finish(viError('ENOENT', `no memory listener "${name}"`));
+        finish(codedError('ENOENT', `no memory listener "${name}"`));
         return;
       }
       let decided = false;
@@ -351,9 +353,9 @@ export class MemoryProvider implements ViProvider {
         payload: connectorPayload,
         peer: { pid: process.pid, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
         accept: (acceptOptions) => {
-          if (decided) throw viError('EINVAL', 'connection request already decided');
+          if (decided) throw codedError('EINVAL', 'connection request already decided');
           decided = true;
-          if (acceptOptions.payload.length > 1024) throw viError('EINVAL', 'accept payload larger than 1 KB');
+          if (acceptOptions.payload.length > 1024) throw codedError('EINVAL', 'accept payload larger than 1 KB');
           this.checkDepth(acceptOptions.recvDepth);
           const [acceptorVi, connectorVi] = this.createPair(acceptOptions.recvDepth, options.recvDepth);
           const acceptPayload = Buffer.from(acceptOptions.payload);
@@ -363,7 +365,7 @@ export class MemoryProvider implements ViProvider {
         reject: () => {
           if (decided) return;
           decided = true;
-          setImmediate(() => finish(viError('ECONNREFUSED', `memory listener "${name}" refused the connection`)));
+          setImmediate(() => finish(codedError('ECONNREFUSED', `memory listener "${name}" refused the connection`)));
         },
       };
       listener.onConnection(incoming);
@@ -417,8 +419,8 @@ export class MemoryProvider implements ViProvider {
 
   breakLink(vi: MemoryVi, code: string, message: string): void {
     log('link of VI %d broken: %s %s', vi.id, code, message);
-    vi.markBroken(viError(code, message));
-    if (vi.peer) vi.peer.markBroken(viError(code, message));
+    vi.markBroken(codedError(code, message));
+    if (vi.peer) vi.peer.markBroken(codedError(code, message));
   }
 
   noteInUse(vi: MemoryVi): void {
@@ -497,7 +499,22 @@ export class MemoryProvider implements ViProvider {
 
   private checkDepth(depth: number): void {
     if (!Number.isInteger(depth) || depth < 1 || depth > this.attrs.maxRecvDepth) {
-      throw viError('EINVAL', `recvDepth ${depth} outside 1..${this.attrs.maxRecvDepth}`);
+      throw codedError('EINVAL', `recvDepth ${depth} outside 1..${this.attrs.maxRecvDepth}`);
     }
   }
 }
+
+let shared: MemoryProvider | null = null;
+
+/**
+ * The memory provider's entry for the provider table (lib/providers/index.ts). The production
+ * table leaves it out; tests add it, so `transport: 'memory'` names one in-process instance
+ * through which a server and a client in the same process meet. 'auto' does not try it.
+ */
+export const memoryProviderEntry: ProviderEntry = {
+  name: 'memory',
+  auto: false,
+  provider: () => (shared ??= new MemoryProvider()),
+  unavailableReason: () => null,
+  diagnose: () => ({ reason: null, checks: { provider: 'in-process (tests)' } }),
+};

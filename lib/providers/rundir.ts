@@ -7,10 +7,11 @@
  * Only listen() creates directories; connect() computes the path and looks at most at the entry
  * itself (the addon's entryLive: one readlink and a liveness check of its process).
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { codedError } from '../errors';
+import { rendezvousFileName as entryName } from '../transport/rendezvous';
 
 export function baseDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.VIA_NET_RUNDIR) return env.VIA_NET_RUNDIR;
@@ -36,12 +37,6 @@ function tmpDir(): string {
 }
 let lastTmp: { TMPDIR?: string; TMP?: string; TEMP?: string; dir: string } | null = null;
 
-/** File name for a rendezvous name: readable for TCP ports, hashed for anything else. */
-export function entryName(name: string): string {
-  const port = /^tcp:(\d{1,5})$/.exec(name);
-  if (port) return `tcp-${port[1]}`;
-  return `h-${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
-}
 
 /**
  * Entry paths already computed under one base directory and namespace: every connect() looks
@@ -63,10 +58,6 @@ export function entryPath(name: string, netns: number, env: NodeJS.ProcessEnv = 
     entries.paths.set(name, file);
   }
   return file;
-}
-
-function codedError(code: string, message: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code });
 }
 
 /** Creates `dir` (0700) if needed and refuses one that others could tamper with. */

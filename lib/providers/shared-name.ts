@@ -20,6 +20,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { codedError } from '../errors';
 
 const MARKER = /^cluster-(\d+)$/;
 const MEMBER_SUFFIX = /^\d+$/;
@@ -89,10 +90,6 @@ export function members(file: string): string[] {
     .filter((n) => n.startsWith(prefix) && MEMBER_SUFFIX.test(n.slice(prefix.length)))
     .sort()
     .map((n) => path.join(dir, n));
-}
-
-function codedError(code: string, message: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code });
 }
 
 /**

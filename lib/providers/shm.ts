@@ -26,7 +26,7 @@ import type {
   ViListener,
   ViProvider,
 } from './types';
-import { viError } from './types';
+import { codedError } from '../errors';
 
 const debug = createDebug('via-net:shm');
 
@@ -139,13 +139,13 @@ class ShmVi implements Vi {
     const reason = this.provider.constants.reason;
     switch (status) {
       case this.send.tooLong:
-        return viError('ERR_OUT_OF_RANGE', `send of ${length} bytes exceeds the peer's slot size ${this.native.sendSlotSize}`);
+        return codedError('ERR_OUT_OF_RANGE', `send of ${length} bytes exceeds the peer's slot size ${this.native.sendSlotSize}`);
       case this.send.noDescriptor:
-        return viError('EPROTO', `shm VI ${this.id}: ${reasons[reason.noDescriptor].text}`);
+        return codedError('EPROTO', `shm VI ${this.id}: ${reasons[reason.noDescriptor].text}`);
       case this.send.corrupt:
-        return viError('EBADMSG', `shm VI ${this.id}: ${reasons[reason.corrupt].text}`);
+        return codedError('EBADMSG', `shm VI ${this.id}: ${reasons[reason.corrupt].text}`);
       default:
-        return viError('EPIPE', `shm VI ${this.id} is broken`);
+        return codedError('EPIPE', `shm VI ${this.id} is broken`);
     }
   }
 
@@ -204,6 +204,7 @@ class ShmVi implements Vi {
 
 export class ShmProvider implements ViProvider {
   readonly name = 'shm' as const;
+  readonly reach = 'host' as const;
   readonly attrs: ProviderAttributes;
   /** The binding's numbers, and what its break reasons read as. */
   readonly constants: NativeConstants;
@@ -276,7 +277,7 @@ export class ShmProvider implements ViProvider {
       } else if (kind === c.kindError && vi && !vi.isClosed) {
         const reason = this.reasons[meta[base + 2]] ?? this.reasons[c.reason.corrupt];
         const where = meta[base + 3] === 1 ? 'here' : 'at the peer';
-        const err = viError(reason.code, `shm VI broke: ${reason.text} (found ${where})`);
+        const err: ViError = codedError(reason.code, `shm VI broke: ${reason.text} (found ${where})`);
         // The provider counts what the peer took, so a hang-up reads as EOF or as this reset.
         if (meta[base + 2] === c.reason.peerGone) err.peerUnread = true;
         debug('VI %d broke (%s, found %s)', vi.id, reason.code, where);
@@ -435,7 +436,7 @@ export class ShmProvider implements ViProvider {
     const file = entryPath(name, this.netns);
     const open: OpenEntry = (entry, done) => this.openEntry(entry, options, done);
     const planned = this.turns.takePlanned(file);
-    if (planned) return this.connectToWorkers(name, planned, open, callback, viError('ECONNREFUSED', `no worker serves ${name}`));
+    if (planned) return this.connectToWorkers(name, planned, open, callback, codedError('ECONNREFUSED', `no worker serves ${name}`));
     try {
       return open(file, callback);
     } catch (err) {
@@ -468,7 +469,7 @@ export class ShmProvider implements ViProvider {
           native?.close();
           return;
         }
-        if (err || !native) callback(err ?? viError('ECONNREFUSED', 'connect failed'));
+        if (err || !native) callback(err ?? codedError('ECONNREFUSED', 'connect failed'));
         else callback(null, this.adopt(native), payload);
       },
     );

@@ -1,16 +1,22 @@
 /**
  * The VI provider interface: the only thing the SOVIA engine knows about the layer below it.
  *
- * It follows the VIA model (see DESIGN.md, "The VI model"):
+ * It follows the Virtual Interface Architecture's model, as the SOVIA paper (Kim, Kim, Jung:
+ * "Building a High Performance Communication Layer over VIA on Linux Clusters") uses it:
  * - a VI is one connected, reliable, in-order endpoint with a receive queue of descriptors;
  * - every packet carries a 32-bit immediate delivered with the data;
  * - a packet that reaches a VI with no receive descriptor posted breaks the VI on both sides
  *   (the pre-posting constraint). Avoiding that is the engine's job, through credits.
  *
- * Providers: shm (native, same host), verbs (native, RDMA), memory (pure TS, for tests).
+ * Providers: shm (native, same host), verbs (native, RDMA); the tests add memory (pure TS,
+ * in one process). Each describes itself (name, reach, attrs); lib/providers/index.ts lists them.
  */
+import type { NodeStyleError } from '../errors';
 
-/** How a process waits for completions. See DESIGN.md, "Message handling". */
+/**
+ * How a process waits for completions: blocked on a doorbell in the event loop ('event'),
+ * spinning briefly before blocking ('adaptive'), or spinning ('busy'). See docs/ARCHITECTURE.md.
+ */
 export type PollMode = 'event' | 'adaptive' | 'busy';
 
 export interface ProviderAttributes {
@@ -27,8 +33,7 @@ export interface ProviderAttributes {
  * protocol violation, and EOF when the peer's process went away having taken every byte we sent
  * (see `Vi.markTaken`): what a kernel socket shows as end of stream.
  */
-export interface ViError extends Error {
-  code: string;
+export interface ViError extends NodeStyleError {
   /**
    * Set by providers that track what the peer took: true when a peer that vanished left some of
    * our bytes unread (the ECONNRESET is then TCP's RST). Absent when the provider cannot know.
@@ -36,10 +41,6 @@ export interface ViError extends Error {
   peerUnread?: boolean;
 }
 
-/** Builds a ViError (providers throw and report these). */
-export function viError(code: string, message: string): ViError {
-  return Object.assign(new Error(message), { code });
-}
 
 /**
  * Receives the events of one VI. The provider calls these from its completion dispatch,
@@ -171,8 +172,17 @@ export interface ConnectRequest {
   cancel(): void;
 }
 
+/**
+ * Which peers a provider can reach: processes on this host only ('host', e.g. shared memory),
+ * or other hosts too ('network', e.g. RDMA). Path choice offers a remote address only to the
+ * latter.
+ */
+export type ProviderReach = 'host' | 'network';
+
 export interface ViProvider {
-  readonly name: 'shm' | 'verbs' | 'memory';
+  /** The name users select it by (the `transport` option, VIA_NET_TRANSPORT). */
+  readonly name: string;
+  readonly reach: ProviderReach;
   readonly attrs: ProviderAttributes;
   /** Register a listener under a rendezvous name. Throws EADDRINUSE when a live listener holds it. */
   listen(name: string, options: ListenOptions, onConnection: (incoming: IncomingVi) => void): ViListener;

@@ -12,13 +12,14 @@
  * native/verbs/wire.h. In short, SEND is VIA's own model, exposes no remote key to the peer,
  * and SOVIA's credits already do the ring accounting rsockets has to do itself.
  *
- * Rendezvous names: `tcp:<port>` listens on every address at that port (the TCP listener's port
- * number, as DESIGN.md asks); a connector names the host too: `tcp:<port>@<ip>` (see
- * verbsRendezvous). A name with no host means this host's loopback address.
+ * Rendezvous names (lib/transport/rendezvous.ts): `tcp:<port>` listens on every address at that
+ * port, the TCP listener's own port number, so a client needs no discovery beyond the address it
+ * would give TCP; a connector names the host too, `tcp:<port>@<ip>`. A name with no host means
+ * this host's loopback address.
  */
 import createDebug from 'debug';
 import * as os from 'node:os';
-import { immediateType, packetTypeName } from '../sovia/packet';
+import { parseTcpRendezvous } from '../transport/rendezvous';
 import { loadVerbsBinding, VerbsEvent, VerbsSend, verbsStatus, type VerbsContext } from './verbs-native';
 import type {
   ConnectCallback,
@@ -34,7 +35,7 @@ import type {
   ViListener,
   ViProvider,
 } from './types';
-import { viError } from './types';
+import { codedError } from '../errors';
 
 const debug = createDebug('via-net:verbs');
 
@@ -50,7 +51,7 @@ const REASONS: Record<number, { code: string; text: string }> = {
 /** The error a broken VI reports for a native break reason. */
 export function breakError(reason: number): ViError {
   const r = REASONS[reason] ?? REASONS[3];
-  return viError(r.code, `verbs VI broke: ${r.text}`);
+  return codedError(r.code, `verbs VI broke: ${r.text}`);
 }
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
@@ -58,26 +59,7 @@ const ERRNO_NAMES = new Map<number, string>(Object.entries(os.constants.errno).m
 /** A connect failure from the native errno (ECONNREFUSED: the peer has no rdma_cm listener). */
 export function connectError(errno: number): ViError {
   const code = ERRNO_NAMES.get(errno) ?? 'ECONNREFUSED';
-  return viError(code, `verbs connect failed (${code})`);
-}
-
-/** For debug logs: the SOVIA packet type of an immediate, decoded by the shared encoding. */
-export function describeImmediate(imm: number): string {
-  return packetTypeName(immediateType(imm));
-}
-
-/** The rendezvous name a client uses to reach a verbs listener on `host` at `port`. */
-export function verbsRendezvous(host: string, port: number): string {
-  return `tcp:${port}@${host}`;
-}
-
-/** Parses `tcp:<port>` or `tcp:<port>@<host>`; null for anything else (unix paths have no verbs path). */
-export function parseVerbsRendezvous(name: string): { port: number; host: string | null } | null {
-  const m = /^tcp:(\d{1,5})(?:@(.+))?$/.exec(name);
-  if (!m) return null;
-  const port = Number(m[1]);
-  if (port < 1 || port > 0xffff) return null;
-  return { port, host: m[2] ?? null };
+  return codedError(code, `verbs connect failed (${code})`);
 }
 
 /**
@@ -114,14 +96,14 @@ class VerbsVi implements Vi {
   }
 
   postRecv(count: number): void {
-    if (this.closed) throw viError('EPIPE', `verbs VI ${this.id} is closed`);
+    if (this.closed) throw codedError('EPIPE', `verbs VI ${this.id} is closed`);
     const claimed = Math.min(count, this.prePosted);
     this.prePosted -= claimed;
     if (count > claimed) this.ctx.postRecv(this.id, count - claimed);
   }
 
   postSend(buf: Uint8Array, offset: number, length: number, imm: number): boolean {
-    if (this.closed) throw viError('EPIPE', `verbs VI ${this.id} is closed`);
+    if (this.closed) throw codedError('EPIPE', `verbs VI ${this.id} is closed`);
     if (this.backlog.length > 0) return this.queue(buf, offset, length, imm); // keep the order
     const status = this.ctx.postSend(this.id, buf, offset, length, imm);
     switch (status) {
@@ -132,9 +114,9 @@ class VerbsVi implements Vi {
       case VerbsSend.BUSY:
         return this.queue(buf, offset, length, imm);
       case VerbsSend.TOO_LONG:
-        throw viError('ERR_OUT_OF_RANGE', `send of ${length} bytes exceeds the peer's slot size`);
+        throw codedError('ERR_OUT_OF_RANGE', `send of ${length} bytes exceeds the peer's slot size`);
       default:
-        throw viError('EPIPE', `verbs VI ${this.id} is broken`);
+        throw codedError('EPIPE', `verbs VI ${this.id} is broken`);
     }
   }
 
@@ -188,6 +170,7 @@ type PendingConnect = { callback: ConnectCallback; recvDepth: number; timer: Nod
 
 export class VerbsProvider implements ViProvider {
   readonly name = 'verbs' as const;
+  readonly reach = 'network' as const;
   readonly attrs: ProviderAttributes;
   private readonly vis = new Map<number, VerbsVi>();
   private readonly listeners = new Map<number, (incoming: IncomingVi) => void>();
@@ -208,7 +191,7 @@ export class VerbsProvider implements ViProvider {
       case VerbsEvent.RECV: {
         const vi = this.vis.get(id);
         if (vi?.handler && data) {
-          if (debug.enabled) debug('VI %d recv %d bytes %s', id, data.length, describeImmediate(b >>> 0));
+          if (debug.enabled) debug('VI %d recv %d bytes, immediate 0x%s', id, data.length, (b >>> 0).toString(16));
           vi.handler.onRecv(data, b >>> 0);
         }
         return;
@@ -257,7 +240,7 @@ export class VerbsProvider implements ViProvider {
       payload,
       peer: null, // rdma_cm does not tell who the remote process is
       accept: ({ recvDepth, payload: reply }) => {
-        if (answered) throw viError('ERR_INVALID_STATE', 'connection request already answered');
+        if (answered) throw codedError('ERR_INVALID_STATE', 'connection request already answered');
         answered = true;
         this.ctx.accept(viId, recvDepth, reply);
         return this.adopt(viId, recvDepth);
@@ -281,8 +264,8 @@ export class VerbsProvider implements ViProvider {
   }
 
   listen(name: string, _options: ListenOptions, onConnection: (incoming: IncomingVi) => void): ViListener {
-    const where = parseVerbsRendezvous(name);
-    if (!where) throw viError('EAFNOSUPPORT', `verbs cannot listen on ${name}: only TCP ports have an rdma_cm listener`);
+    const where = parseTcpRendezvous(name);
+    if (!where) throw codedError('EAFNOSUPPORT', `verbs cannot listen on ${name}: only TCP ports have an rdma_cm listener`);
     const id = this.ctx.listen(where.port, this.slotSize);
     this.listeners.set(id, onConnection);
     debug('rdma_cm listening on port %d', where.port);
@@ -311,8 +294,8 @@ export class VerbsProvider implements ViProvider {
       });
       return { cancel: () => (cancelled = true) };
     };
-    const where = parseVerbsRendezvous(name);
-    if (!where) return fail(viError('ENOENT', `no verbs path to ${name}`));
+    const where = parseTcpRendezvous(name);
+    if (!where) return fail(codedError('ENOENT', `no verbs path to ${name}`));
     let id: number;
     try {
       id = this.ctx.connect(where.host ?? '127.0.0.1', where.port, options.recvDepth, this.slotSize, options.payload);
@@ -323,7 +306,7 @@ export class VerbsProvider implements ViProvider {
     const timer = setTimeout(() => {
       if (!this.connects.delete(id)) return;
       this.ctx.closeVi(id);
-      callback(viError('ETIMEDOUT', `rdma_cm connect to ${name} did not complete within ${budget} ms`));
+      callback(codedError('ETIMEDOUT', `rdma_cm connect to ${name} did not complete within ${budget} ms`));
     }, budget);
     timer.unref();
     this.connects.set(id, { callback, recvDepth: options.recvDepth, timer });
@@ -336,57 +319,6 @@ export class VerbsProvider implements ViProvider {
       },
     };
   }
-}
-
-export type ConnectOutcome =
-  | { transport: 'verbs'; vi: Vi; payload: Buffer }
-  | { transport: 'tcp'; reason: string; error: ViError | null };
-
-/**
- * What a client does before opening TCP: try rdma_cm when the verbs provider is available, and
- * fall back to TCP when it is not, when the peer refuses (no rdma_cm listener), or when the
- * attempt has not connected within `timeoutMs` (1 x the TCP connect timeout). Exactly one
- * outcome is reported; a VI that connects after the deadline is closed.
- */
-export function connectVerbsOrFallback(
-  provider: ViProvider | null,
-  unavailableReason: string | null,
-  name: string,
-  options: ConnectOptions,
-  timeoutMs: number,
-  done: (outcome: ConnectOutcome) => void,
-): { cancel(): void } {
-  let settled = false;
-  let timer: NodeJS.Timeout | undefined;
-  const settle = (outcome: ConnectOutcome): void => {
-    if (settled) {
-      if (outcome.transport === 'verbs') outcome.vi.close();
-      return;
-    }
-    settled = true;
-    clearTimeout(timer);
-    done(outcome);
-  };
-  if (!provider) {
-    process.nextTick(() => settle({ transport: 'tcp', reason: unavailableReason ?? 'verbs is not available', error: null }));
-    return { cancel: () => (settled = true) };
-  }
-  timer = setTimeout(() => {
-    req.cancel();
-    settle({ transport: 'tcp', reason: `rdma_cm did not connect within ${timeoutMs} ms`, error: viError('ETIMEDOUT', 'rdma_cm connect timed out') });
-  }, timeoutMs);
-  const req = provider.connect(name, options, (err, vi, payload) => {
-    if (err || !vi) settle({ transport: 'tcp', reason: `rdma_cm connect failed: ${err?.code ?? 'no VI'}`, error: err ?? null });
-    else settle({ transport: 'verbs', vi, payload: payload ?? Buffer.alloc(0) });
-  });
-  return {
-    cancel: () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      req.cancel();
-    },
-  };
 }
 
 let instance: VerbsProvider | null | undefined;

@@ -16,16 +16,9 @@ import { recvDepthFor, validateParams } from './params';
 import { CreditLedger } from './credits';
 import { Segment, SendBufferPool, SendQueue } from './combiner';
 import { WriteRecord, WriteTracker } from './writes';
+import { codedError, NodeStyleError as CodedError } from '../errors';
 
 const log = createDebug('via-net:sovia');
-
-type CodedError = Error & { code: string };
-
-function codedError(code: string, message: string): CodedError {
-  const err = new Error(message) as CodedError;
-  err.code = code;
-  return err;
-}
 
 /** Marks the peer's FIN in the receive queue: onEnd fires when delivery reaches it. */
 const END = Symbol('END');

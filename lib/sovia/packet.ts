@@ -21,7 +21,7 @@ export type PacketTypeValue = (typeof PacketType)[keyof typeof PacketType];
 export const TYPE_SHIFT = 29;
 /** Largest value the low 29 bits can carry. */
 export const MAX_VALUE = (1 << TYPE_SHIFT) - 1;
-/** FIN value flag (credits never come near it: a window is at most 4096). */
+/** FIN value flag (credits never come near it: a window is at most MAX_WINDOW, 65536). */
 export const FIN_CLOSED = 1 << 28;
 
 const TYPE_NAMES = ['DATA', 'ACK', 'WAKEUP', 'FIN', 'FINACK', 'RST', 'TYPE6', 'TYPE7'];

@@ -3,6 +3,7 @@
  * validation. Precedence, lowest first: defaults < preset < environment < explicit options.
  */
 import type { PollMode } from '../providers/types';
+import { codedError, invalidArgType, outOfRange } from '../errors';
 import type { PresetName, SoviaParams } from './types';
 
 export const DEFAULT_PARAMS: Readonly<SoviaParams> = Object.freeze({
@@ -35,14 +36,6 @@ export const CONTROL_SLOTS = 4;
 
 const POLL_MODES: readonly PollMode[] = ['event', 'adaptive', 'busy'];
 
-type CodedError = Error & { code: string };
-
-function codedError(ctor: new (message: string) => Error, code: string, message: string): CodedError {
-  const err = new ctor(message) as CodedError;
-  err.code = code;
-  return err;
-}
-
 /**
  * Receive descriptors a VI needs for these parameters: w for DATA, ceil(w/t) for standalone
  * ACKs (see credits.ts for why that many suffice) and one each for WAKEUP, FIN, FINACK and RST.
@@ -53,10 +46,10 @@ export function recvDepthFor(params: Pick<SoviaParams, 'window' | 'ackThreshold'
 
 function checkInteger(name: string, value: unknown, min: number, max: number): void {
   if (typeof value !== 'number') {
-    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" option must be of type number. Received ${typeof value}`);
+    throw invalidArgType(name, 'number', value);
   }
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be an integer >= ${min} && <= ${max}. Received ${value}`);
+    throw outOfRange(name, min, max, value);
   }
 }
 
@@ -69,10 +62,10 @@ export function validateParams(params: SoviaParams, providerMaxTransfer?: number
   checkInteger('copyThreshold', params.copyThreshold, 0, params.chunkSize);
   checkInteger('spinMicros', params.spinMicros, 0, MAX_SPIN_MICROS);
   if (typeof params.combine !== 'boolean') {
-    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "combine" option must be of type boolean. Received ${typeof params.combine}`);
+    throw invalidArgType('combine', 'boolean', params.combine);
   }
   if (!POLL_MODES.includes(params.pollMode)) {
-    throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The "pollMode" option must be one of ${POLL_MODES.join(', ')}. Received ${String(params.pollMode)}`);
+    throw codedError('ERR_INVALID_ARG_VALUE', `The "pollMode" option must be one of ${POLL_MODES.join(', ')}. Received ${String(params.pollMode)}`, TypeError);
   }
 }
 
@@ -80,14 +73,14 @@ function checkPreset(name: unknown, source: string): PresetName {
   if (typeof name === 'string' && (PRESET_NAMES as string[]).includes(name.toUpperCase())) {
     return name.toUpperCase() as PresetName;
   }
-  throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `${source} must be one of ${PRESET_NAMES.join(', ')}. Received ${String(name)}`);
+  throw codedError('ERR_INVALID_ARG_VALUE', `${source} must be one of ${PRESET_NAMES.join(', ')}. Received ${String(name)}`, TypeError);
 }
 
 function envInteger(env: NodeJS.ProcessEnv, variable: string): number | undefined {
   const raw = env[variable];
   if (raw === undefined || raw.trim() === '') return undefined;
   if (!/^\s*\d+\s*$/.test(raw)) {
-    throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The environment variable ${variable} must be a non-negative integer. Received '${raw}'`);
+    throw codedError('ERR_INVALID_ARG_VALUE', `The environment variable ${variable} must be a non-negative integer. Received '${raw}'`, TypeError);
   }
   return Number(raw);
 }
@@ -105,7 +98,7 @@ export function paramsFromEnv(env: NodeJS.ProcessEnv = process.env): { preset?: 
     const v = combine.trim().toLowerCase();
     if (v === '1' || v === 'true' || v === 'on') params.combine = true;
     else if (v === '0' || v === 'false' || v === 'off') params.combine = false;
-    else throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The environment variable VIA_NET_COMBINE must be 0 or 1. Received '${combine}'`);
+    else throw codedError('ERR_INVALID_ARG_VALUE', `The environment variable VIA_NET_COMBINE must be 0 or 1. Received '${combine}'`, TypeError);
   }
   const copyThreshold = envInteger(env, 'VIA_NET_COPY_THRESHOLD');
   if (copyThreshold !== undefined) params.copyThreshold = copyThreshold;
@@ -115,7 +108,7 @@ export function paramsFromEnv(env: NodeJS.ProcessEnv = process.env): { preset?: 
   if (poll !== undefined && poll.trim() !== '') {
     const v = poll.trim().toLowerCase() as PollMode;
     if (!POLL_MODES.includes(v)) {
-      throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The environment variable VIA_NET_POLL must be one of ${POLL_MODES.join(', ')}. Received '${poll}'`);
+      throw codedError('ERR_INVALID_ARG_VALUE', `The environment variable VIA_NET_POLL must be one of ${POLL_MODES.join(', ')}. Received '${poll}'`, TypeError);
     }
     params.pollMode = v;
   }
@@ -143,7 +136,7 @@ export function resolveParams(
   providerMaxTransfer?: number,
 ): SoviaParams {
   if (options === null || typeof options !== 'object') {
-    throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "options" argument must be of type object');
+    throw codedError('ERR_INVALID_ARG_TYPE', 'The "options" argument must be of type object', TypeError);
   }
   const fromEnv = paramsFromEnv(env);
   const presetName = options.preset !== undefined ? checkPreset(options.preset, 'The "preset" option') : fromEnv.preset;

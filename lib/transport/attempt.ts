@@ -13,7 +13,8 @@ import type { UserLevelPlan } from './plan';
 import { allocateEphemeralPort, familyOf, sourceAddressFor, Target } from './addresses';
 import { decodeAcceptPayload, encodeConnectPayload } from './payload';
 import { isLocalAddress } from './locality';
-import { loadSovia } from './providers';
+import { recvDepthFor, resolveParams } from '../sovia';
+import { codedError } from '../errors';
 
 const debug = createDebug('via-net:transport');
 
@@ -46,9 +47,7 @@ export interface AttemptHandle {
 type LookupFn = (host: string, opts: dns.LookupOptions, cb: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void) => void;
 
 function noLocalTarget(message: string): AttemptError {
-  const err = new Error(message) as AttemptError;
-  err.code = 'ENOTLOCAL';
-  return err;
+  return codedError('ENOTLOCAL', message);
 }
 
 /**
@@ -56,9 +55,7 @@ function noLocalTarget(message: string): AttemptError {
  * throw from connect() like node's own option errors.
  */
 export function paramsForProviders(plan: UserLevelPlan, soviaOptions: object | undefined): SoviaParams[] {
-  const sovia = loadSovia();
-  if (!sovia) throw new Error('SOVIA engine not loaded');
-  return plan.providers.map((p) => sovia.resolveParams(soviaOptions ?? {}, process.env, p.attrs.maxTransferSize));
+  return plan.providers.map((p) => resolveParams(soviaOptions ?? {}, process.env, p.attrs.maxTransferSize));
 }
 
 export function attemptUserLevel(
@@ -67,7 +64,6 @@ export function attemptUserLevel(
   lookup: LookupFn | undefined,
   callback: AttemptCallback,
 ): AttemptHandle {
-  const sovia = loadSovia();
   let cancelled = false;
   let pending: { cancel(): void } | null = null;
   const handle: AttemptHandle = {
@@ -106,7 +102,7 @@ export function attemptUserLevel(
       const provider = plan.providers[index];
       const p = params[index];
       index++;
-      const recvDepth = sovia!.recvDepthFor(p);
+      const recvDepth = recvDepthFor(p);
       if (recvDepth > provider.attrs.maxRecvDepth) {
         lastErr = noLocalTarget(`window ${p.window} needs ${recvDepth} receive descriptors, ${provider.name} allows ${provider.attrs.maxRecvDepth}`);
         next();

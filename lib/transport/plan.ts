@@ -8,11 +8,10 @@ import { isIP } from 'net';
 import { hostname } from 'os';
 import type { ViProvider } from '../providers/types';
 import { transportUnavailable, NodeStyleError } from '../errors';
-import { candidateProviders, isForced, ProviderName, TransportSetting } from './setting';
+import { candidateProviders, isForced, TransportSetting } from './setting';
 import { isLocalAddress } from './locality';
-import { tcpRendezvous, unixRendezvous } from './rendezvous';
+import { remoteTcpRendezvous, tcpRendezvous, unixRendezvous } from './rendezvous';
 import { getProvider, unavailableReason } from './providers';
-import { verbsRendezvous } from '../providers/verbs';
 
 export interface UserLevelPlan {
   kind: 'user';
@@ -102,7 +101,7 @@ export function planConnect(options: Record<string, unknown>, setting: Transport
   if (!isPath && !optionsLookValid(options)) return TCP;
 
   const providers: ViProvider[] = [];
-  for (const name of names as readonly ProviderName[]) {
+  for (const name of names) {
     const p = getProvider(name);
     if (p) providers.push(p);
   }
@@ -132,9 +131,9 @@ export function planConnect(options: Record<string, unknown>, setting: Transport
     if (!isLocalAddress(host)) {
       // Another host: only verbs (rdma_cm) can reach it; its connect falls back to TCP on refusal
       // or after the connect timeout.
-      const remote = providers.filter((p) => p.name === 'verbs');
+      const remote = providers.filter((p) => p.reach === 'network');
       if (remote.length === 0) return fail(`${host} is not an address of this host`);
-      const rendezvous = verbsRendezvous(host, port);
+      const rendezvous = remoteTcpRendezvous(host, port);
       const candidates = worthTrying(remote, rendezvous, forced);
       if (candidates.length === 0) return TCP;
       return { kind: 'user', setting, forced, providers: candidates, rendezvous, tcp: { host, port, lookup: false, family, hints, localAddress } };

@@ -4,24 +4,20 @@
  * (and is an error when it cannot be had, never a silent fallback).
  */
 import { invalidArgValue } from '../errors';
+import { PROVIDERS } from '../providers';
 
-export type ProviderName = 'shm' | 'verbs' | 'memory';
-export type TransportName = ProviderName | 'tcp';
-export type TransportSetting = 'auto' | TransportName;
-
-/** 'memory' is the in-process test provider: accepted, but not advertised. */
-const VALID: readonly TransportSetting[] = ['auto', 'shm', 'verbs', 'tcp', 'memory'];
+/** A provider's name (see lib/providers/index.ts), or 'tcp'. */
+export type TransportName = string;
+/** 'auto', or a transport forced by name. */
+export type TransportSetting = string;
 
 export const ENV_VAR = 'VIA_NET_TRANSPORT';
 
-/** Providers 'auto' tries, in order. Tests may replace it (see setAutoProviders). */
-let autoProviders: readonly ProviderName[] = ['shm', 'verbs'];
-
 function check(value: unknown, name: string): TransportSetting {
-  if (typeof value === 'string' && (VALID as readonly string[]).includes(value)) {
-    return value as TransportSetting;
-  }
-  throw invalidArgValue(name, value, "must be one of 'auto', 'shm', 'verbs', 'tcp'");
+  if (value === 'auto' || value === 'tcp') return value;
+  if (typeof value === 'string' && PROVIDERS.some((e) => e.name === value)) return value;
+  const names = ['auto', ...PROVIDERS.map((e) => e.name), 'tcp'].map((n) => `'${n}'`).join(', ');
+  throw invalidArgValue(name, value, `must be one of ${names}`);
 }
 
 /**
@@ -43,19 +39,13 @@ export function validateOption(option: unknown): TransportSetting | undefined {
 }
 
 /** The providers a setting lets us try, in order; [] means TCP only. */
-export function candidateProviders(setting: TransportSetting): readonly ProviderName[] {
+export function candidateProviders(setting: TransportSetting): readonly string[] {
   if (setting === 'tcp') return [];
-  if (setting === 'auto') return autoProviders;
+  if (setting === 'auto') return PROVIDERS.filter((e) => e.auto).map((e) => e.name);
   return [setting];
 }
 
-export function isForced(setting: TransportSetting): setting is ProviderName {
+/** A named provider (not 'auto', not 'tcp'): no silent fallback. */
+export function isForced(setting: TransportSetting): boolean {
   return setting !== 'auto' && setting !== 'tcp';
-}
-
-/** For tests: make 'auto' try these providers (e.g. ['memory']). Returns the previous list. */
-export function setAutoProviders(names: readonly ProviderName[]): readonly ProviderName[] {
-  const previous = autoProviders;
-  autoProviders = [...names];
-  return previous;
 }
