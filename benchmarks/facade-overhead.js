@@ -4,7 +4,7 @@
  * What the net-compatible facade costs, in one process (client and server share the event loop):
  *
  *   1. connect + first byte + close: node:net over TCP vs via-net over a user-level provider
- *      (DESIGN.md goal: <= 1 x TCP). One connection at a time; the server writes one byte on accept,
+ *      (goal: at most 1x TCP's time). One connection at a time; the server writes one byte on accept,
  *      the client destroys on receipt; timed from connect() to the client's 'close'.
  *   2. 4-byte ping-pong: via-net sockets vs two raw SoviaConnections over the same provider
  *      (goal: facade latency <= raw + 1.5 us). Half the round trip, as in the SOVIA paper figure 2.

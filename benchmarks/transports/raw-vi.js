@@ -1,7 +1,8 @@
 'use strict';
 /**
  * The raw VI binding with no SOVIA layer on top (benchmarks/transports/raw-vi-socket.js): the
- * ceiling via-net is measured against (DESIGN.md: "SOVIA layer cost over the raw VI binding").
+ * ceiling via-net is measured against, so the gap between a via-shm row and this one is what the
+ * SOVIA engine and the facade cost over the raw VI.
  * One entry per poll mode, so polling and event-mode figures come from the same run.
  */
 const fs = require('node:fs');

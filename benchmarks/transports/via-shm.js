@@ -51,8 +51,9 @@ function createAdapter(options) {
     where: async () => ({ listen: { host: '127.0.0.1', port: 0 } }),
     serverOptions: { sovia: options.sovia },
     connectOptions: { transport: 'shm', sovia: options.sovia },
-    // A forced transport must never silently fall back (DESIGN.md), but a benchmark that
-    // measured TCP under the shm label would be worse than none: check it here too.
+    // A forced transport never falls back silently (it fails with ERR_VIA_TRANSPORT_UNAVAILABLE,
+    // docs/ARCHITECTURE.md "Path choice"), but a benchmark that measured TCP under the shm label
+    // would be worse than none: check it here too.
     checkSocket: (sock) => {
       if (sock.transport !== 'shm') {
         throw Object.assign(new Error(`connected over ${sock.transport}, not shm`), { code: 'EBENCH_TRANSPORT' });
