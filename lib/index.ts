@@ -13,7 +13,6 @@ import type { TransportName, TransportSetting } from './transport/setting';
 import { PROVIDERS } from './providers';
 import { nodeStyleConstructor } from './constructors';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 const netAny = net as any;
 
 /* The exported constructors behave like node's (lib/constructors.ts says why they are functions). */

@@ -31,7 +31,6 @@ import type * as Facade from './index';
 
 const debug = createDebug('via-net:register');
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 
 const kRegistered = Symbol.for('via-net.register');
 const kUndiciDispatcher = Symbol.for('undici.globalDispatcher.1');
@@ -97,7 +96,7 @@ function tlsH2PathFromEnv(): TlsH2Path {
  * carry a string port are looked at: http2 always passes `'' + port`, and capturing a stack,
  * even one frame deep, costs a few µs.
  */
-function calledByHttp2(options: unknown, connectFn: Function): boolean {
+function calledByHttp2(options: unknown, connectFn: (...args: any[]) => any): boolean {
   if (typeof options !== 'object' || options === null || typeof (options as { port?: unknown }).port !== 'string') return false;
   const limit = Error.stackTraceLimit;
   const prepare = Error.prepareStackTrace;
@@ -141,7 +140,7 @@ function makeConnect(facade: typeof Facade, tlsH2: TlsH2Path): typeof net.connec
  * node:net), so those stay on TCP. Keep-alive agents, which reuse their connections, take
  * via-net's path.
  */
-function makeAgentConnect(facade: typeof Facade, agentConnect: Function): (this: { keepAlive?: boolean }, ...args: any[]) => net.Socket {
+function makeAgentConnect(facade: typeof Facade, agentConnect: (...args: any[]) => any): (this: { keepAlive?: boolean }, ...args: any[]) => net.Socket {
   // Node's own method (newer lines: proxy support) calls net.createConnection at call time, which
   // is ours; older lines copied net.createConnection itself, which must become via-net's.
   const delegate = agentConnect === originalCreateConnection ? facade.connect : agentConnect;
@@ -241,10 +240,8 @@ function installGlobalDispatcher(facade: typeof Facade, patched: string[]): void
     enumerable: false,
     get() {
       // undici's parts, not its index: the index reads this very property while it loads.
-      /* eslint-disable @typescript-eslint/no-var-requires */
       const Agent = require('undici/lib/dispatcher/agent');
       const buildConnector = require('undici/lib/core/connect');
-      /* eslint-enable @typescript-eslint/no-var-requires */
       const agent = new Agent({ connect: makeUndiciConnector(buildConnector, facade) });
       Object.defineProperty(g, kUndiciDispatcher, { value: agent, writable: true, configurable: true, enumerable: false });
       debug('created the global undici dispatcher (fetch over via-net)');
@@ -288,9 +285,7 @@ function register(): RegisterReport {
   shieldFacadeFromPatch();
   let facade: typeof Facade;
   try {
-    /* eslint-disable @typescript-eslint/no-var-requires */
     facade = require('./index');
-    /* eslint-enable @typescript-eslint/no-var-requires */
   } catch (err) {
     // A preload must never take the app down: without via-net it runs on node:net as usual.
     const report = { active: false, reason: `cannot load via-net: ${(err as Error).message}`, patched: [] };
@@ -318,10 +313,8 @@ function register(): RegisterReport {
   patched.push('net.Socket', 'net.Stream', 'net.Server', 'net.createServer', 'net.connect', 'net.createConnection');
 
   // Loaded here (cheap, and usually already loaded by node itself) so their classes can be re-parented.
-  /* eslint-disable @typescript-eslint/no-var-requires */
   const http = require('http');
   const tls = require('tls');
-  /* eslint-enable @typescript-eslint/no-var-requires */
   reparentServerClass('http.Server', http.Server, facade.Server.prototype, patched);
   reparentServerClass('tls.Server', tls.Server, facade.Server.prototype, patched); // https.Server extends tls.Server
   // Older lines' _http_agent copies net.createConnection onto Agent.prototype when it loads

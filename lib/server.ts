@@ -26,7 +26,6 @@ import { decodeConnectPayload, encodeAcceptPayload } from './transport/payload';
 
 const debug = createDebug('via-net:facade');
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 
 export interface ViaServerOptions extends net.ServerOpts {
   transport?: TransportSetting;

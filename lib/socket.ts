@@ -27,7 +27,6 @@ import { acceptNodeInstances } from './constructors';
 
 const debug = createDebug('via-net:facade');
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 const { kTimeout, kBytesRead, kBytesWritten, kSetNoDelay, kAsyncId, kHandle } = internals;
 const nodeSocket = internals.socket;
 

@@ -172,7 +172,6 @@ let tlsGuarded = false;
 export function guardTlsWrapping(): void {
   if (tlsGuarded) return;
   tlsGuarded = true;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const tls = require('tls') as { TLSSocket: { prototype: Record<string, unknown> } };
   const proto = tls.TLSSocket.prototype;
   const wrapHandle = proto._wrapHandle;

@@ -162,7 +162,6 @@ export function loadNative(): LoadResult {
   } else {
     const file = addonPath();
     try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
       loaded = { binding: require(file) as NativeBinding, error: null };
     } catch (err) {
       const reason = (err as Error).message.split('\n')[0];

@@ -88,7 +88,6 @@ export function loadVerbsBinding(): BindingLoad {
     };
   } else {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
       loaded = { binding: require(file) as VerbsBinding, error: null };
     } catch (err) {
       loaded = { binding: null, error: `cannot load ${file}: ${(err as Error).message.split('\n')[0]}` };
