@@ -5,7 +5,7 @@
 
 const { expect } = require('chai');
 const fc = require('fast-check');
-const { connectedPair, patternBuffer } = require('./helpers/memory-sovia');
+const { connectedPair, patternBuffer } = require('./support/sovia-memory-pair');
 const { seededRandom } = require('../dist/providers/memory');
 
 const SEED = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : 20261121;

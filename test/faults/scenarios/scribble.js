@@ -4,8 +4,8 @@
 // connections may break; the server must not crash and every honest transfer must be intact.
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { via, spawnPeer, prng, row } = require('../common');
-const { pump, receive } = require('../transfer');
+const { via, spawnPeer, prng, row } = require('../../support/scenario-tools');
+const { pump, receive } = require('../../support/socket-transfer');
 
 const HOSTILE = path.join(__dirname, '..', 'hostile.js');
 

@@ -7,9 +7,9 @@
 // Each side posts DEPTH + SPARE descriptors; data may use DEPTH of them.
 const crypto = require('node:crypto');
 const path = require('node:path');
-const { scribble } = require('./testing-addon'); // before via-net: the addon with test hooks
-const { shmProvider } = require(path.join(__dirname, '..', '..', 'dist', 'providers', 'shm'));
-const { report, serveCommands } = require('./ipc-child');
+const { scribble } = require('../testing-addon'); // before via-net: the addon with test hooks
+const { shmProvider } = require(path.join(__dirname, '..', '..', '..', 'dist', 'providers', 'shm'));
+const { report, serveCommands } = require('../ipc-child');
 
 const DEPTH = 16;
 const SPARE = 4;

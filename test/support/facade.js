@@ -1,8 +1,8 @@
 'use strict';
 // Shared helpers for the facade tests (not a test file itself: mocha only runs *.test.js).
 const crypto = require('crypto');
-const viaNet = require('../dist');
-const setting = require('../dist/transport/setting');
+const viaNet = require('../../dist');
+const setting = require('../../dist/transport/setting');
 
 /** Resolve with close's hadError whenever 'close' comes (attach early: 'close' may precede any await). */
 function closeOf(socket, ms = 20000) {
@@ -92,7 +92,7 @@ async function withAutoProviders(providers, fn) {
 
 /** For a mocha before() hook: skips the suite, saying why, when the shm addon cannot load. */
 function skipWithoutShm(ctx) {
-  const reason = require('../dist/providers/shm').shmUnavailableReason();
+  const reason = require('../../dist/providers/shm').shmUnavailableReason();
   if (!reason) return;
   console.log(`      skipped: the native addon is unavailable (${reason})`);
   ctx.skip();

@@ -1,5 +1,5 @@
 'use strict';
-const { report, serveCommands } = require('./ipc-child');
+const { report, serveCommands } = require('../ipc-child');
 // A child process that runs SOVIA connections (dist/sovia) over the native shm provider, driven
 // by a test or benchmark over IPC. Each VI is wrapped in a SoviaConnection whose parameters come
 // from resolveParams(options); the connector's options travel in the connect payload, so both
@@ -12,7 +12,7 @@ const { report, serveCommands } = require('./ipc-child');
 const crypto = require('node:crypto');
 const path = require('node:path');
 
-const DIST = path.join(__dirname, '..', '..', 'dist');
+const DIST = path.join(__dirname, '..', '..', '..', 'dist');
 
 // ------------------------------------------------------------------ deterministic streams
 
