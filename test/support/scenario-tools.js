@@ -28,9 +28,6 @@ function within(promise, ms, fallback = 'timeout') {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Seeded PRNG (the memory provider's mulberry32), so a failing run can be replayed with the same seed. */
-const { seededRandom: prng } = require(path.join(__dirname, '..', '..', 'dist', 'providers', 'memory'));
-
 function procStats(pid = process.pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
@@ -59,4 +56,4 @@ function row(scenario, count, failures, notes) {
   return { scenario, count, result: failures.length ? 'FAIL' : 'pass', failures, notes };
 }
 
-module.exports = { via, spawnPeer, within, sleep, prng, procStats, listen, connected, row };
+module.exports = { via, spawnPeer, within, sleep, procStats, listen, connected, row };

@@ -3,7 +3,9 @@
 // messages of random sizes with random pauses for `durationMs`, verifying every echoed byte.
 // RSS and fd counts of both processes are sampled; after warm-up they must stay flat.
 const crypto = require('node:crypto');
-const { via, spawnPeer, within, sleep, prng, procStats, row } = require('../../support/scenario-tools');
+const { via, spawnPeer, within, sleep, procStats, row } = require('../../support/scenario-tools');
+// Seeded, so a failing run can be replayed with the same seed.
+const { random: prng } = require('../../support/prng');
 const { receive } = require('../../support/socket-transfer');
 const { bytesAt } = require('../../support/pattern-stream');
 const { describeSocket } = require('../../support/describe-socket');
