@@ -41,7 +41,7 @@ const TRANSPORTS = [
 
 // ================================================================== worker side
 
-/** Raw VI flow control, as test/helpers/raw-peer.js: imm bit 31 = credits returned, else data. */
+/** Raw VI flow control, as test/support/peers/raw-vi-peer.js: imm bit 31 = credits returned, else data. */
 const RAW_DEPTH = 32;
 const RAW_SPARE = 4;
 const CREDIT_FLAG = 0x80000000;

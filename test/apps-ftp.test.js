@@ -6,7 +6,7 @@ const fs = require('fs');
 const path = require('path');
 const {
   scratchDir, startServer, runClient, freePort, sha256File, makeRandomFile, readObservations,
-} = require('./apps/harness');
+} = require('./support/app-harness');
 
 const MB = 1 << 20;
 

@@ -4,7 +4,7 @@
 const { expect } = require('chai');
 const fs = require('fs');
 const path = require('path');
-const { scratchDir, startServer, runClient, readObservations } = require('./apps/harness');
+const { scratchDir, startServer, runClient, readObservations } = require('./support/app-harness');
 const { smallBodiesSha } = require('./apps/http-body');
 
 const GB = 1 << 30;

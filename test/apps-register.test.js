@@ -5,7 +5,7 @@ const { expect } = require('chai');
 const { execFileSync, spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { REGISTER, scratchDir, selfSignedCert, startServer, runClient, readObservations } = require('./apps/harness');
+const { REGISTER, scratchDir, selfSignedCert, startServer, runClient, readObservations } = require('./support/app-harness');
 
 const ROOT = path.join(__dirname, '..');
 const REGISTER_MJS = path.join(ROOT, 'dist', 'register.mjs');

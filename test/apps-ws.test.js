@@ -4,7 +4,7 @@
 const { expect } = require('chai');
 const fs = require('fs');
 const path = require('path');
-const { scratchDir, startServer, runClient, readObservations } = require('./apps/harness');
+const { scratchDir, startServer, runClient, readObservations } = require('./support/app-harness');
 
 describe('apps: WebSocket (ws) over via-net/register', function () {
   this.timeout(170_000);

@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { shmUnavailableReason } = require('../dist/providers/shm');
 const { validate, schemaFromMarkdown } = require('../benchmarks/lib/json-schema-lite');
-const { runJson, ROOT } = require('./helpers/bench-json');
+const { runJson, ROOT } = require('./support/bench-json');
 
 const ROWS = [
   'http-agent-1', 'http-agent-16', 'fetch-1', 'fetch-16', 'http-new-conn', 'https-agent-1', 'https-agent-16',

@@ -7,7 +7,7 @@
  */
 const { expect } = require('chai');
 const { shmUnavailableReason } = require('../dist/providers/shm');
-const { runJson } = require('./helpers/bench-json');
+const { runJson } = require('./support/bench-json');
 
 const positive = (x) => expect(x).to.be.a('number').and.satisfy(Number.isFinite).and.above(0);
 

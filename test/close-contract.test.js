@@ -7,7 +7,7 @@
 const { expect } = require('chai');
 const { scenarios } = require('./close-contract/scenarios');
 const { runScenario, summarize, usedShm } = require('./close-contract/run');
-const { skipWithoutShm } = require('./facade-helpers');
+const { skipWithoutShm } = require('./support/facade');
 
 describe('close contract: node:net and via-net end every exit/kill scenario the same way', function () {
   this.timeout(60000);
@@ -34,7 +34,7 @@ describe('close contract: node:net and via-net end every exit/kill scenario the 
 describe('close contract: a connector that goes away before it took the server\'s first packet', function () {
   this.timeout(30000);
   const path = require('node:path');
-  const { PeerProcess } = require('./helpers/peer-process');
+  const { PeerProcess } = require('./support/peer-process');
   const viaNet = require('../dist');
   const { encodeConnectPayload } = require('../dist/transport/payload');
   let peer = null;
@@ -77,7 +77,7 @@ describe('close contract: a connector that goes away before it took the server\'
       sock.destroy();
     });
     const overShm = await serverEvents(viaNet, async (port) => {
-      peer = new PeerProcess(path.join(__dirname, 'helpers', 'raw-peer.js'));
+      peer = new PeerProcess(path.join(__dirname, 'support', 'peers', 'raw-vi-peer.js'));
       await peer.ready;
       // What a via-net client sends (lib/transport/payload.ts), so the server takes it.
       const payload = encodeConnectPayload({

@@ -6,7 +6,7 @@
 const { expect } = require('chai');
 const fs = require('fs');
 const path = require('path');
-const { startServer, runClient } = require('./apps/harness');
+const { startServer, runClient } = require('./support/app-harness');
 
 const { entryPath } = require('../dist/providers/rundir');
 const { shmProvider } = require('../dist/providers/shm');

@@ -76,7 +76,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const net = require('node:net');
-const { makeHarness } = require('./compat/harness');
+const { makeHarness } = require('./support/compat-harness');
 
 const MODULES = [
   'connect-forms', 'events', 'writes', 'destroy', 'flow', 'timeout', 'socket-options', 'ref-unref',

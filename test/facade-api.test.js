@@ -3,7 +3,7 @@
 // the same mistakes (under every transport setting, since validation must never depend on the path).
 const net = require('net');
 const { expect } = require('chai');
-const { viaNet, once, closeOf, connectedPair, closeServer, listen } = require('./facade-helpers');
+const { viaNet, once, closeOf, connectedPair, closeServer, listen } = require('./support/facade');
 
 /** What a call throws, as comparable fields (or null). */
 function thrown(fn) {

@@ -2,7 +2,7 @@
 // Per-socket options through the facade: SOVIA parameters, timeouts, reuse of a destroyed socket.
 const crypto = require('crypto');
 const { expect } = require('chai');
-const { viaNet, once, closeOf, sha256, collect, listen, closeServer } = require('./facade-helpers');
+const { viaNet, once, closeOf, sha256, collect, listen, closeServer } = require('./support/facade');
 
 describe('facade per-socket options', function () {
   this.timeout(30000);

@@ -3,9 +3,9 @@
 // memory provider. Every transfer is checked by sha256 of what was sent against what was received.
 const crypto = require('crypto');
 const { expect } = require('chai');
-const { once, sha256, collect, connectedPair, closeServer } = require('./facade-helpers');
+const { once, sha256, collect, connectedPair, closeServer } = require('./support/facade');
 
-const { viaNet } = require('./facade-helpers');
+const { viaNet } = require('./support/facade');
 
 // The native shm provider joins in when it is built and loads (in-process, same paths as across processes).
 const TRANSPORTS = ['tcp', 'memory'];

@@ -9,7 +9,7 @@ const fs = require('fs');
 const { expect } = require('chai');
 const {
   viaNet, once, closeOf, collect, listen, connectedPair, closeServer, withAutoProviders, sha256,
-} = require('./facade-helpers');
+} = require('./support/facade');
 
 /** Connect and settle: resolves { socket, error } on 'connect' or on 'error', never rejects. */
 function tryConnect(options) {

@@ -4,7 +4,7 @@
 const path = require('path');
 const { spawn } = require('child_process');
 const { expect } = require('chai');
-const { viaNet } = require('./facade-helpers');
+const { viaNet } = require('./support/facade');
 
 const DIST = path.resolve(__dirname, '..', 'dist');
 

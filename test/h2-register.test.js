@@ -9,7 +9,7 @@ const { expect } = require('chai');
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { scratchDir, selfSignedCert, startServer, runClient } = require('./apps/harness');
+const { scratchDir, selfSignedCert, startServer, runClient } = require('./support/app-harness');
 
 const REGISTER_MJS = path.join(__dirname, '..', 'dist', 'register.mjs');
 const SERVER = path.join('..', '..', 'benchmarks', 'apps', 'h2-server.js');

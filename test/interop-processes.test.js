@@ -6,7 +6,7 @@ const path = require('path');
 const crypto = require('crypto');
 const { spawn } = require('child_process');
 const { expect } = require('chai');
-const { viaNet, once, closeServer } = require('./facade-helpers');
+const { viaNet, once, closeServer } = require('./support/facade');
 
 const DIST = path.resolve(__dirname, '..', 'dist');
 

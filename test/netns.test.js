@@ -6,7 +6,7 @@ const { spawn, execFileSync } = require('node:child_process');
 const { once } = require('node:events');
 const path = require('node:path');
 
-const PEER = path.join(__dirname, 'helpers', 'ns-peer.js');
+const PEER = path.join(__dirname, 'support', 'peers', 'netns-peer.js');
 const tag = `${process.pid % 10000}`;
 const NS_A = `vianet-a-${tag}`;
 const NS_B = `vianet-b-${tag}`;

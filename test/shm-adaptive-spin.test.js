@@ -9,7 +9,7 @@ const path = require('node:path');
 const net = require('../dist');
 const { shmProvider } = require('../dist/providers/shm');
 
-const SERVER = path.join(__dirname, 'helpers', 'think-server.js');
+const SERVER = path.join(__dirname, 'support', 'peers', 'think-server.js');
 const SIZE = 64;
 const BUDGET_NS = 50 * 1000; // the default spinMicros
 

@@ -3,10 +3,10 @@
 // Each test runs real processes that use via-net through its public net API.
 const { expect } = require('chai');
 const path = require('node:path');
-const { usePeers } = require('./helpers/peer-process');
-const { checkRss } = require('./helpers/sanitizers');
+const { usePeers } = require('./support/peer-process');
+const { checkRss } = require('./support/sanitizers');
 
-const PEER = path.join(__dirname, 'helpers', 'link-peer.js');
+const PEER = path.join(__dirname, 'support', 'peers', 'link-peer.js');
 const LINGER_MS = 300;
 const TRIM_MS = 200;
 

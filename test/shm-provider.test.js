@@ -1,5 +1,5 @@
 'use strict';
-const { checkRss } = require('./helpers/sanitizers');
+const { checkRss } = require('./support/sanitizers');
 // The shm VI provider (native/), always between real processes.
 const { expect } = require('chai');
 const crypto = require('node:crypto');
@@ -7,11 +7,11 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { usePeers } = require('./helpers/peer-process');
+const { usePeers } = require('./support/peer-process');
 const { shmUnavailableReason } = require('../dist/providers/shm');
 const { entryPath } = require('../dist/providers/rundir');
 
-const PEER = path.join(__dirname, 'helpers', 'raw-peer.js');
+const PEER = path.join(__dirname, 'support', 'peers', 'raw-vi-peer.js');
 const MAX = 32768;
 let seq = 0;
 const uniqueName = () => `test-${process.pid}-${++seq}`;

@@ -4,7 +4,7 @@
 
 const { expect } = require('chai');
 const crypto = require('crypto');
-const { connectedPair, params, patternBuffer, sha256, settle, produce, Endpoint, MemoryProvider } = require('./helpers/memory-sovia');
+const { connectedPair, params, patternBuffer, sha256, settle, produce, Endpoint, MemoryProvider } = require('./support/sovia-memory-pair');
 const { SoviaConnection, recvDepthFor, encodeImmediate, PacketType, PRESET_NAMES } = require('../dist/sovia');
 
 const tick = () => new Promise((resolve) => process.nextTick(resolve));

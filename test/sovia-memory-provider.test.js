@@ -4,7 +4,7 @@
 const { expect } = require('chai');
 const { MemoryProvider } = require('../dist/providers/memory');
 const { SoviaConnection, recvDepthFor, resolveParams } = require('../dist/sovia');
-const { Endpoint, patternBuffer, sha256, settle } = require('./helpers/memory-sovia');
+const { Endpoint, patternBuffer, sha256, settle } = require('./support/sovia-memory-pair');
 
 /** A VI handler that records everything, and flags calls made while we are inside the provider. */
 function recorder(vi, state = { inProvider: false }) {

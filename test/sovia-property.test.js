@@ -5,8 +5,8 @@
 
 const { expect } = require('chai');
 const fc = require('fast-check');
-const { connectedPair, patternBuffer } = require('./helpers/memory-sovia');
-const { seededRandom } = require('../dist/providers/memory');
+const { connectedPair, patternBuffer } = require('./support/sovia-memory-pair');
+const { random } = require('./support/prng');
 
 const SEED = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : 20261121;
 const RUNS = process.env.FC_RUNS !== undefined ? Number(process.env.FC_RUNS) : 300;
@@ -96,7 +96,7 @@ describe('sovia properties (fast-check)', function () {
   it('delivers both directions exactly once and in order, with no credit violation, and both sides reach CLOSED', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
-        const rng = seededRandom(s.seed ^ 0x5eed);
+        const rng = random(s.seed ^ 0x5eed);
         const { provider, a, b, pa, pb } = connectedPair({
           providerOptions: { seed: s.seed, sendMode: s.sendMode, schedule: { kind: 'random', maxBatch: s.maxBatch, maxDelayMs: s.maxDelayMs } },
           a: s.a,
@@ -139,7 +139,7 @@ describe('sovia properties (fast-check)', function () {
   it('a killed link makes both sides error and close, delivering a prefix of the stream with no duplicate or reordering', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, fc.integer({ min: 0, max: 60 }), async (s, killAfterTurns) => {
-        const rng = seededRandom(s.seed ^ 0xdead);
+        const rng = random(s.seed ^ 0xdead);
         const { provider, a, b, viA } = pairForScenario(s);
         pausingReader(a, s.pauseA, rng);
         pausingReader(b, s.pauseB, rng);
@@ -179,7 +179,7 @@ describe('sovia properties (fast-check)', function () {
   it('destroy() at a random moment: the peer errors with ECONNRESET, the destroyer closes quietly, streams stay prefixes', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, fc.integer({ min: 0, max: 60 }), async (s, destroyAfterTurns) => {
-        const rng = seededRandom(s.seed ^ 0xd00d);
+        const rng = random(s.seed ^ 0xd00d);
         const { provider, a, b } = pairForScenario(s);
         pausingReader(a, s.pauseA, rng);
         pausingReader(b, s.pauseB, rng);

@@ -1,14 +1,14 @@
 'use strict';
-const { checkRss } = require('./helpers/sanitizers');
+const { checkRss } = require('./support/sanitizers');
 // The SOVIA engine (dist/sovia) over the native shm provider, always between two real processes
-// (test/helpers/sovia-peer.js). Every transfer is checked with sha256: the sender hashes what it
+// (test/support/peers/sovia-peer.js). Every transfer is checked with sha256: the sender hashes what it
 // wrote, the receiver what it got.
 const { expect } = require('chai');
 const path = require('node:path');
-const { usePeers } = require('./helpers/peer-process');
-const { prefixHash } = require('./helpers/sovia-peer');
+const { usePeers } = require('./support/peer-process');
+const { prefixHash } = require('./support/peers/sovia-peer');
 
-const PEER = path.join(__dirname, 'helpers', 'sovia-peer.js');
+const PEER = path.join(__dirname, 'support', 'peers', 'sovia-peer.js');
 const KB = 1024;
 const MB = 1024 * 1024;
 const PRESETS = ['BASE', 'FLOWCNTL', 'DACKS', 'COMBINE'];

@@ -7,7 +7,7 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { once } = require('node:events');
 const { expect } = require('chai');
-const { skipWithoutShm } = require('./facade-helpers');
+const { skipWithoutShm } = require('./support/facade');
 
 const via = require(path.join(__dirname, '..', 'dist'));
 

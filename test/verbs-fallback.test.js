@@ -7,7 +7,7 @@
 const { expect } = require('chai');
 const crypto = require('node:crypto');
 const net = require('node:net');
-const { viaNet, once, closeOf, sha256 } = require('./facade-helpers');
+const { viaNet, once, closeOf, sha256 } = require('./support/facade');
 const { PROVIDERS } = require('../dist/providers');
 const { verbsUnavailableReason, connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS } = require('../dist/providers/verbs');
 const { verbsStatus } = require('../dist/providers/verbs-native');

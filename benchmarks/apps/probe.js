@@ -7,7 +7,7 @@
  * - counts the connections the process opens (`client`, at `'connect'`) and accepts (`server`, at
  *   the server's `'connection'`) by the transport under them: `socket.transport` of a via-net
  *   socket ('shm' | 'verbs' | 'tcp'); a node:net socket has none and counts as 'tcp'. Under
- *   HTTPS and HTTP/2 these are the sockets TLS and http2 run over, as in test/apps/observe.js;
+ *   HTTPS and HTTP/2 these are the sockets TLS and http2 run over, as in test/support/app-observer.js;
  * - answers the runner: a line `report` on stdin gets one line on stdout,
  *   {"probe":{"pid","register","cpu":{"user","system"},"connections":{"client":{..},"server":{..}}}}
  *   (cpu: process.cpuUsage(), µs since the process started; register: via-net/register active);

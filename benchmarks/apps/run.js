@@ -24,7 +24,7 @@ const { App, MODES } = require('./procs');
 const { forPath, pathOf } = require('./body');
 const { summarize, formatTable, allOn } = require('./summary');
 const { reportHeader } = require('../lib/host');
-const { scratchDir, freePort, makeRandomFile, sha256File, selfSignedCert } = require('../../test/apps/harness');
+const { scratchDir, freePort, makeRandomFile, sha256File, selfSignedCert } = require('../../test/support/app-harness');
 
 const SCHEMA_ID = 'via-net-apps/1';
 const MB = 1 << 20;

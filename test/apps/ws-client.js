@@ -5,21 +5,13 @@
 // over everything sent and over everything echoed back.
 const crypto = require('crypto');
 const WebSocket = require('ws');
+const { random } = require('../support/prng');
 
 const [port, total, seed] = process.argv.slice(2).map(Number);
 const WINDOW = 256;
 const POOL = crypto.randomBytes(1 << 20);
 
-/** mulberry32: a small seeded PRNG, so a run can be replayed. */
-function prng(a) {
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(seed);
+const rand = random(seed); // seeded, so a run can be replayed
 
 function nextMessage(i) {
   const r = rand();

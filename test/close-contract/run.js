@@ -10,8 +10,8 @@
 // --repeat, if any library's outcome varied between runs).
 const path = require('node:path');
 const { isDeepStrictEqual } = require('node:util');
-const { PeerProcess } = require('../helpers/peer-process');
-const { within, row } = require('../faults/common');
+const { PeerProcess } = require('../support/peer-process');
+const { within, row } = require('../support/scenario-tools');
 const { scenarios, find } = require('./scenarios');
 
 const CHILD = path.join(__dirname, 'victim.js');

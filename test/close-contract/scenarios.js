@@ -16,8 +16,8 @@
 //  - fallsBack: via-net may carry a connection over TCP (the server had no fds for shm).
 const fs = require('node:fs');
 const path = require('node:path');
-const { bytesAt, prefixHash } = require('../faults/pattern');
-const { pump } = require('../faults/transfer');
+const { bytesAt, prefixHash } = require('../support/pattern-stream');
+const { pump } = require('../support/socket-transfer');
 
 const KB = 1024;
 const MB = 1024 * KB;
@@ -315,7 +315,7 @@ const scenarios = [
       const { Worker } = require('node:worker_threads');
       const worker = new Worker(WORKER, {
         eval: true,
-        workerData: { libPath: ctx.libPath, pattern: path.join(__dirname, '..', 'faults', 'pattern.js'), port: ctx.port, seed: SEED },
+        workerData: { libPath: ctx.libPath, pattern: path.join(__dirname, '..', 'support', 'pattern-stream.js'), port: ctx.port, seed: SEED },
       });
       return new Promise((resolve) => {
         worker.once('message', async ({ transport }) => {

@@ -6,7 +6,7 @@
 // survivor crash (scenario g) shows as an exit code, and a fault in via-net can never take the
 // test process down with it.
 const path = require('node:path');
-const { PrefixChecker } = require('../faults/pattern');
+const { PrefixChecker } = require('../support/pattern-stream');
 const { find, SEED } = require('./scenarios');
 
 const DIST = path.join(__dirname, '..', '..', 'dist');

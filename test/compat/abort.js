@@ -1,7 +1,7 @@
 'use strict';
 // AbortSignal on connect (constructor and connect options) and on listen.
 const { expect } = require('chai');
-const { once, record, withHadError, closed, checkError } = require('./harness');
+const { once, record, withHadError, closed, checkError } = require('../support/compat-harness');
 
 const ABORT = { code: 'ABORT_ERR', name: 'AbortError', message: 'The operation was aborted' };
 

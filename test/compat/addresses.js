@@ -1,7 +1,7 @@
 'use strict';
 // address(), remote*/local* properties of both ends, IPv4, IPv6 (::1) and unix sockets.
 const { expect } = require('chai');
-const { once, hasIPv6Loopback } = require('./harness');
+const { once, hasIPv6Loopback } = require('../support/compat-harness');
 
 const FAMILIES = [
   { family: 'IPv4', host: '127.0.0.1' },

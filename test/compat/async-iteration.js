@@ -1,7 +1,7 @@
 'use strict';
 // for await (const chunk of socket).
 const { expect } = require('chai');
-const { sha256, payload, closed } = require('./harness');
+const { sha256, payload, closed } = require('../support/compat-harness');
 
 module.exports = {
   area: 'async iteration',

@@ -2,7 +2,7 @@
 // Every argument form of connect / createConnection / new Socket().connect reaches the server,
 // returns a Socket and calls the connect listener exactly once with no arguments.
 const { expect } = require('chai');
-const { once } = require('./harness');
+const { once } = require('../support/compat-harness');
 
 // kind: which server the form targets; cb: whether the form takes a connect listener.
 const FORMS = [

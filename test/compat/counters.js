@@ -1,7 +1,7 @@
 'use strict';
 // bytesRead / bytesWritten / writableLength / bufferSize.
 const { expect } = require('chai');
-const { once, closed, collect, readBytes } = require('./harness');
+const { once, closed, collect, readBytes } = require('../support/compat-harness');
 
 module.exports = {
   area: 'byte counters and buffer sizes',

@@ -1,7 +1,7 @@
 'use strict';
 // destroy(), destroy(err), destroySoon(), resetAndDestroy() and what each side observes.
 const { expect } = require('chai');
-const { once, record, withHadError, closed, collect, checkError } = require('./harness');
+const { once, record, withHadError, closed, collect, checkError } = require('../support/compat-harness');
 
 const EVENTS = ['connect', 'data', 'end', 'finish', 'error', 'close'];
 

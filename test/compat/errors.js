@@ -4,7 +4,7 @@ const { expect } = require('chai');
 
 /** Some of node's messages changed between the supported lines; node:net and via-net must match the running one. */
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
-const { once, record, withHadError, closed, expectThrow, checkError } = require('./harness');
+const { once, record, withHadError, closed, expectThrow, checkError } = require('../support/compat-harness');
 
 const MISSING = { code: 'ERR_MISSING_ARGS', message: 'The "options" or "port" or "path" argument must be specified' };
 const badPort = (shown) => ({ code: 'ERR_SOCKET_BAD_PORT', message: `Port should be >= 0 and < 65536. Received ${shown}.` });

@@ -1,7 +1,7 @@
 'use strict';
 // Event order on both ends of a connection, recorded as arrays and compared to literals.
 const { expect } = require('chai');
-const { once, record, withHadError, closed } = require('./harness');
+const { once, record, withHadError, closed } = require('../support/compat-harness');
 
 const CLIENT_EVENTS = ['lookup', 'connect', 'ready', 'data', 'end', 'finish', 'close', 'error', 'timeout'];
 

@@ -1,7 +1,7 @@
 'use strict';
 // pause()/resume(), setEncoding(), paused-mode read(), pauseOnConnect.
 const { expect } = require('chai');
-const { once, waitUntil, sha256, payload, readBytes } = require('./harness');
+const { once, waitUntil, sha256, payload, readBytes } = require('../support/compat-harness');
 
 module.exports = {
   area: 'pause, resume and encodings',

@@ -1,7 +1,7 @@
 'use strict';
 // allowHalfOpen false (auto-end on the peer's FIN) versus true (half-close kept open).
 const { expect } = require('chai');
-const { once, record, withHadError, closed, collect } = require('./harness');
+const { once, record, withHadError, closed, collect } = require('../support/compat-harness');
 
 module.exports = {
   area: 'allowHalfOpen',

@@ -4,7 +4,7 @@
 // connected socket, which must keep working when the handle is via-net's on shm.
 const tls = require('node:tls');
 const { expect } = require('chai');
-const { once, closed, collect, sha256, payload } = require('./harness');
+const { once, closed, collect, sha256, payload } = require('../support/compat-harness');
 
 /** TLS without certificates: a pre-shared key (TLS 1.2 PSK suites). */
 const PSK = Buffer.from('via-net compat pre-shared key 32');

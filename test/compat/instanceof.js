@@ -4,7 +4,7 @@
 const { expect } = require('chai');
 const { Duplex } = require('node:stream');
 const { EventEmitter } = require('node:events');
-const { once } = require('./harness');
+const { once } = require('../support/compat-harness');
 
 module.exports = {
   area: 'instanceof',

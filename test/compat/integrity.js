@@ -1,7 +1,7 @@
 'use strict';
 // Data integrity: what is sent is what is received (sha256), both directions, many sizes.
 const { expect } = require('chai');
-const { once, sha256, payload, collect, hasIPv6Loopback } = require('./harness');
+const { once, sha256, payload, collect, hasIPv6Loopback } = require('../support/compat-harness');
 
 /** Each side sends 1 MB of its own pattern and ends; both streams must arrive intact (sha256). */
 async function bothWaysAtOnce(client, peer, seedUp, seedDown) {

@@ -6,7 +6,7 @@
 const tls = require('node:tls');
 const http2 = require('node:http2');
 const { expect } = require('chai');
-const { once, closed, collect, sha256, payload } = require('./harness');
+const { once, closed, collect, sha256, payload } = require('../support/compat-harness');
 
 /** TLS without certificates: a pre-shared key (TLS 1.2 PSK suites). */
 const PSK = Buffer.from('via-net compat pre-shared key 32');

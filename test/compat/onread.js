@@ -2,7 +2,7 @@
 // The onread option: reads go into the caller's buffer, `callback(nread, buf)` runs instead of
 // 'data', and a callback that returns false pauses the socket until resume().
 const { expect } = require('chai');
-const { once, closed, sha256, payload } = require('./harness');
+const { once, closed, sha256, payload } = require('../support/compat-harness');
 
 module.exports = {
   area: 'onread (a caller-supplied read buffer)',

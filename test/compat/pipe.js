@@ -3,7 +3,7 @@
 const { expect } = require('chai');
 const { Readable, Writable } = require('node:stream');
 const { pipeline } = require('node:stream/promises');
-const { once, sha256, payload, collect } = require('./harness');
+const { once, sha256, payload, collect } = require('../support/compat-harness');
 
 module.exports = {
   area: 'pipe',

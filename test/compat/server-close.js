@@ -1,7 +1,7 @@
 'use strict';
 // server.close(): callback, 'close' event, waiting for open connections, not-running errors.
 const { expect } = require('chai');
-const { once, closed, checkError } = require('./harness');
+const { once, closed, checkError } = require('../support/compat-harness');
 
 const NOT_RUNNING = { code: 'ERR_SERVER_NOT_RUNNING', message: 'Server is not running.' };
 

@@ -1,7 +1,7 @@
 'use strict';
 // getConnections, maxConnections and the 'drop' event, the 'connection' event.
 const { expect } = require('chai');
-const { once, record, withHadError, closed } = require('./harness');
+const { once, record, withHadError, closed } = require('../support/compat-harness');
 
 function count(server) {
   return new Promise((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));

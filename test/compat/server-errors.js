@@ -1,7 +1,7 @@
 'use strict';
 // Listen errors: EADDRINUSE (two servers, TCP and unix path), ERR_SERVER_ALREADY_LISTEN.
 const { expect } = require('chai');
-const { once, record, expectThrow, checkError } = require('./harness');
+const { once, record, expectThrow, checkError } = require('../support/compat-harness');
 
 module.exports = {
   area: 'server errors',

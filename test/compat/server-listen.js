@@ -2,7 +2,7 @@
 // Every listen() argument form: returns the server, emits 'listening', calls the callback once
 // (no arguments, `this` the server), reports the expected address, and accepts a connection.
 const { expect } = require('chai');
-const { once, hasIPv6Loopback } = require('./harness');
+const { once, hasIPv6Loopback } = require('../support/compat-harness');
 
 // call(server, t, cb): t has path (unix). expect: 'v4' | 'v6' | 'any' | 'path'. cb: takes a callback.
 const FORMS = [

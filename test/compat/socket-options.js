@@ -1,7 +1,7 @@
 'use strict';
 // setNoDelay / setKeepAlive / ref / unref return values and the noDelay/keepAlive options.
 const { expect } = require('chai');
-const { once } = require('./harness');
+const { once } = require('../support/compat-harness');
 
 module.exports = {
   area: 'socket options',

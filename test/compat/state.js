@@ -1,7 +1,7 @@
 'use strict';
 // readyState, pending, connecting, destroyed, closed and server.listening transitions.
 const { expect } = require('chai');
-const { once, closed } = require('./harness');
+const { once, closed } = require('../support/compat-harness');
 
 const snap = (s) => ({ readyState: s.readyState, pending: s.pending, connecting: s.connecting, destroyed: s.destroyed });
 

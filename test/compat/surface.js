@@ -6,7 +6,7 @@
 const fs = require('node:fs');
 const net = require('node:net');
 const { expect } = require('chai');
-const { once, closed, record, collect, checkError } = require('./harness');
+const { once, closed, record, collect, checkError } = require('../support/compat-harness');
 
 const hasBlockList = new net.Server({ blockList: new net.BlockList() }).blockList !== undefined;
 const hasTypeOfService = typeof net.Socket.prototype.setTypeOfService === 'function';

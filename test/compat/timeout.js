@@ -1,7 +1,7 @@
 'use strict';
 // setTimeout(), the 'timeout' event, clearing it, and the timeout property/option.
 const { expect } = require('chai');
-const { once, record } = require('./harness');
+const { once, record } = require('../support/compat-harness');
 
 const SHORT = 30; // ms of idleness; the events below are awaited, never slept for
 

@@ -1,7 +1,7 @@
 'use strict';
 // write()/end() callbacks, their ordering, encodings and corking.
 const { expect } = require('chai');
-const { once, collect, closed, readBytes } = require('./harness');
+const { once, collect, closed, readBytes } = require('../support/compat-harness');
 
 // Each string is written with the encoding; the peer must receive exactly Buffer.from(str, enc).
 const ENCODINGS = [

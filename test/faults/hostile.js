@@ -5,7 +5,7 @@
 // reconnecting whenever its VI breaks, until the time is up.
 // argv: port durationMs seed. Prints one JSON line: { connections, rounds, breaks: {code: n} }.
 const path = require('node:path');
-const { scribble } = require('../helpers/testing-addon'); // before via-net: the addon with test hooks
+const { scribble } = require('../support/testing-addon'); // before via-net: the addon with test hooks
 const { shmProvider } = require(path.join(__dirname, '..', '..', 'dist', 'providers', 'shm'));
 const { encodeConnectPayload } = require(path.join(__dirname, '..', '..', 'dist', 'transport', 'payload'));
 

@@ -4,8 +4,8 @@
 // Every echo is compared with sha256; fds of both processes must come back to where they were.
 const net = require('node:net');
 const crypto = require('node:crypto');
-const { via, spawnPeer, within, procStats, row } = require('../common');
-const { bytesAt } = require('../pattern');
+const { via, spawnPeer, within, procStats, row } = require('../../support/scenario-tools');
+const { bytesAt } = require('../../support/pattern-stream');
 
 // A full GC before heap samples, so a leak shows as retained memory rather than garbage.
 require('node:v8').setFlagsFromString('--expose-gc');
@@ -20,7 +20,7 @@ function liveBytes() {
 
 function cycle(lib, port, seed, failures, transports) {
   return new Promise((resolve) => {
-    // One pattern (pattern.js caches a 1 MB block per seed): a different 1 KiB window per cycle.
+    // One pattern (pattern-stream.js caches a 1 MB block per seed): a different 1 KiB window per cycle.
     const payload = bytesAt(1, (seed * 1031) % 999000, 1024);
     const sock = lib.connect({ port, host: '127.0.0.1' });
     const chunks = [];

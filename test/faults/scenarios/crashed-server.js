@@ -5,10 +5,10 @@
 // TCP port and the shm entry, and carry a sha256-checked transfer over shm.
 const fs = require('node:fs');
 const path = require('node:path');
-const { via, spawnPeer, within, row } = require('../common');
+const { via, spawnPeer, within, row } = require('../../support/scenario-tools');
 const { entryPath } = require(path.join(__dirname, '..', '..', '..', 'dist', 'providers', 'rundir'));
-const { prefixHash } = require('../pattern');
-const { pump } = require('../transfer');
+const { prefixHash } = require('../../support/pattern-stream');
+const { pump } = require('../../support/socket-transfer');
 
 function tryConnect(port, options = {}) {
   const t0 = performance.now();

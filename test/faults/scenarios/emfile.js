@@ -8,12 +8,12 @@
 // on each), and closing them gives every fd back.
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
-const { PeerProcess } = require('../../helpers/peer-process');
-const { via, listen, row } = require('../common');
+const { PeerProcess } = require('../../support/peer-process');
+const { via, listen, row } = require('../../support/scenario-tools');
 
-const PEER = path.join(__dirname, '..', 'peer.js');
+const PEER = path.join(__dirname, '..', '..', 'support', 'peers', 'fault-peer.js');
 
-/** A peer.js child run under `prlimit --nofile=limit:limit`. */
+/** A fault-peer.js child run under `prlimit --nofile=limit:limit`. */
 async function limitedPeer(limit) {
   // fork() cannot apply a limit, so run node through prlimit; IPC still works through fd 3.
   const peer = new PeerProcess(PEER, { execPath: 'prlimit', execArgv: [`--nofile=${limit}:${limit}`, process.execPath] });

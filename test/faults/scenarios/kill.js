@@ -8,8 +8,10 @@
 // that). Without that pause a victim could, by chance, have taken every byte we had sent, and
 // both transports then show end of stream first: those deterministic cases are the close-contract
 // table (test/close-contract), which runs each one over node:net and via-net.
-const { via, spawnPeer, within, sleep, prng, listen, connected, row } = require('../common');
-const { pump, receive, watch } = require('../transfer');
+const { via, spawnPeer, within, sleep, listen, connected, row } = require('../../support/scenario-tools');
+// Seeded, so a failing run can be replayed with the same seed.
+const { random: prng } = require('../../support/prng');
+const { pump, receive, watch } = require('../../support/socket-transfer');
 
 const DEADLINE_MS = 100;
 

@@ -5,9 +5,9 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { via, spawnPeer, listen, connected, row } = require('../common');
-const { pump } = require('../transfer');
-const { prefixHash } = require('../pattern');
+const { via, spawnPeer, listen, connected, row } = require('../../support/scenario-tools');
+const { pump } = require('../../support/socket-transfer');
+const { prefixHash } = require('../../support/pattern-stream');
 
 const TOTAL = 4 * 1024 * 1024 + 3;
 

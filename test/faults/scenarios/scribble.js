@@ -4,8 +4,10 @@
 // connections may break; the server must not crash and every honest transfer must be intact.
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { via, spawnPeer, prng, row } = require('../common');
-const { pump, receive } = require('../transfer');
+const { via, spawnPeer, row } = require('../../support/scenario-tools');
+// Seeded, so a failing run can be replayed with the same seed.
+const { random: prng } = require('../../support/prng');
+const { pump, receive } = require('../../support/socket-transfer');
 
 const HOSTILE = path.join(__dirname, '..', 'hostile.js');
 

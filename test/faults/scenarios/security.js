@@ -5,11 +5,11 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { PeerProcess } = require('../../helpers/peer-process');
-const { row } = require('../common');
-const { prefixHash } = require('../pattern');
+const { PeerProcess } = require('../../support/peer-process');
+const { row } = require('../../support/scenario-tools');
+const { prefixHash } = require('../../support/pattern-stream');
 
-const PEER = path.join(__dirname, '..', 'peer.js');
+const PEER = path.join(__dirname, '..', '..', 'support', 'peers', 'fault-peer.js');
 const NOBODY = 65534;
 
 async function peer(env = {}, extra = {}) {

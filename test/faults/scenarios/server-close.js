@@ -2,8 +2,8 @@
 // Scenario 3: the server goes away while `conns` connections stream both ways, either by
 // server.close() plus destroying its sockets, or by its process exiting. Every client must end
 // cleanly or get an error, and close, within the deadline; what each received must be a prefix.
-const { via, spawnPeer, within, row } = require('../common');
-const { pump, receive, watch } = require('../transfer');
+const { via, spawnPeer, within, row } = require('../../support/scenario-tools');
+const { pump, receive, watch } = require('../../support/socket-transfer');
 
 async function variant(how, conns) {
   const peer = await spawnPeer();

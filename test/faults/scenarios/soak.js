@@ -3,10 +3,12 @@
 // messages of random sizes with random pauses for `durationMs`, verifying every echoed byte.
 // RSS and fd counts of both processes are sampled; after warm-up they must stay flat.
 const crypto = require('node:crypto');
-const { via, spawnPeer, within, sleep, prng, procStats, row } = require('../common');
-const { receive } = require('../transfer');
-const { bytesAt } = require('../pattern');
-const { describeSocket } = require('../describe');
+const { via, spawnPeer, within, sleep, procStats, row } = require('../../support/scenario-tools');
+// Seeded, so a failing run can be replayed with the same seed.
+const { random: prng } = require('../../support/prng');
+const { receive } = require('../../support/socket-transfer');
+const { bytesAt } = require('../../support/pattern-stream');
+const { describeSocket } = require('../../support/describe-socket');
 const path = require('node:path');
 const { shmProvider } = require(path.join(__dirname, '..', '..', '..', 'dist', 'providers', 'shm'));
 
@@ -71,7 +73,7 @@ async function run({ conns = 1000, durationMs = 60000, samples = 12, seed = 5, l
     const started = Date.now();
     const all = [];
     for (let i = 0; i < conns; i += 50) {
-      // 16 patterns shared by all connections (pattern.js caches 1 MB per seed); each connection
+      // 16 patterns shared by all connections (pattern-stream.js caches 1 MB per seed); each connection
       // still checks its own stream from byte 0.
       for (let j = i; j < Math.min(conns, i + 50); j++) all.push(client(j, (j % 16) + 1));
       await sleep(10);

@@ -1,9 +1,9 @@
 'use strict';
 // Scenario 2: the peer is SIGSTOPped for `stopMs` in the middle of a two-way stream, then
 // SIGCONT: the connection must survive and every byte arrive, in both directions.
-const { via, spawnPeer, within, sleep, listen, connected, row } = require('../common');
-const { pump, receive, watch } = require('../transfer');
-const { prefixHash } = require('../pattern');
+const { via, spawnPeer, within, sleep, listen, connected, row } = require('../../support/scenario-tools');
+const { pump, receive, watch } = require('../../support/socket-transfer');
+const { prefixHash } = require('../../support/pattern-stream');
 
 async function run({ stopMs = 5000, total = 64 * 1024 * 1024 } = {}) {
   const peer = await spawnPeer();

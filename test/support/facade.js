@@ -1,9 +1,9 @@
 'use strict';
 // Shared helpers for the facade tests (not a test file itself: mocha only runs *.test.js).
 const crypto = require('crypto');
-const viaNet = require('../dist');
-const { PROVIDERS } = require('../dist/providers');
-const { memoryProviderEntry } = require('../dist/providers/memory');
+const viaNet = require('../../dist');
+const { PROVIDERS } = require('../../dist/providers');
+const { memoryProviderEntry } = require('../../dist/providers/memory');
 
 // The in-process memory provider is not in the production provider table: the facade tests add
 // it, so `transport: 'memory'` works here (and only here). 'auto' does not try it.
@@ -104,7 +104,7 @@ async function withAutoProviders(names, fn) {
 
 /** For a mocha before() hook: skips the suite, saying why, when the shm addon cannot load. */
 function skipWithoutShm(ctx) {
-  const reason = require('../dist/providers/shm').shmUnavailableReason();
+  const reason = require('../../dist/providers/shm').shmUnavailableReason();
   if (!reason) return;
   console.log(`      skipped: the native addon is unavailable (${reason})`);
   ctx.skip();

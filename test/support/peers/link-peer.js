@@ -1,13 +1,13 @@
 'use strict';
-// A via-net process driven over IPC (test/helpers/peer-process.js) for the link tests: it serves
+// A via-net process driven over IPC (test/support/peer-process.js) for the link tests: it serves
 // an echo server, opens and holds connections through the public net API, streams over them with
 // sha256 checks, and reports what a link costs it (fds, memory, the provider's links).
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const via = require(path.join(__dirname, '..', '..', 'dist'));
-const { shmProvider } = require(path.join(__dirname, '..', '..', 'dist', 'providers', 'shm'));
-const { serveCommands } = require('./ipc-child');
+const via = require(path.join(__dirname, '..', '..', '..', 'dist'));
+const { shmProvider } = require(path.join(__dirname, '..', '..', '..', 'dist', 'providers', 'shm'));
+const { serveCommands } = require('../ipc-child');
 
 const held = [];
 let server = null;

@@ -1,7 +1,7 @@
 'use strict';
 /**
  * Runs the unmodified app scripts of test/apps as child processes, each preloaded with
- * via-net/register (dist/register.js) and the observe.js preload, and collects what they report.
+ * via-net/register (dist/register.js) and the app-observer.js preload, and collects what they report.
  */
 const { spawn } = require('child_process');
 const crypto = require('crypto');
@@ -11,7 +11,9 @@ const os = require('os');
 const path = require('path');
 
 const REGISTER = path.join(__dirname, '..', '..', 'dist', 'register.js');
-const OBSERVE = path.join(__dirname, 'observe.js');
+const OBSERVE = path.join(__dirname, 'app-observer.js');
+/** App scripts are named relative to test/apps (a relative path may reach elsewhere, e.g. benchmarks/apps). */
+const APPS = path.join(__dirname, '..', 'apps');
 
 /** A scratch directory on tmpfs when there is one. */
 function scratchDir(prefix) {
@@ -25,7 +27,7 @@ function scratchDir(prefix) {
  */
 function nodeArgs(script, args, { register = true, preload } = {}) {
   const pre = preload || (register ? ['-r', REGISTER] : []);
-  return [...pre, '-r', OBSERVE, path.join(__dirname, script), ...args.map(String)];
+  return [...pre, '-r', OBSERVE, path.join(APPS, script), ...args.map(String)];
 }
 
 function childEnv({ env = {}, observeFile } = {}) {
@@ -143,7 +145,7 @@ function makeRandomFile(file, size) {
   return h.digest('hex');
 }
 
-/** The connections recorded by observe.js, one object per line. */
+/** The connections recorded by app-observer.js, one object per line. */
 /**
  * A self-signed certificate for localhost and 127.0.0.1 in `dir` (key.pem, cert.pem), made with
  * openssl. Returns { key, cert } (their paths), or null when openssl is not installed.

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Test-only preload, loaded after via-net/register (`-r register.js -r observe.js`): records, for
+ * Test-only preload, loaded after via-net/register (`-r register.js -r app-observer.js`): records, for
  * every connection this process opens or accepts, which transport carries it, without touching the
  * app or its libraries. One JSON line per connection is appended to $VIA_OBSERVE_FILE:
  *   { pid, role: 'client' | 'server', transport: 'shm' | 'tcp' | null, registered, localPort, remotePort }

@@ -3,7 +3,7 @@
 // over IPC. Server: greets every connection with its tag. Client: reports the transport used and
 // the greeting it got, or the error code.
 const path = require('node:path');
-const via = require(path.join(__dirname, '..', '..', 'dist'));
+const via = require(path.join(__dirname, '..', '..', '..', 'dist'));
 
 const [role, host, port, tag] = process.argv.slice(2);
 if (role === 'server') {

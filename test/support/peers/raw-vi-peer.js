@@ -7,9 +7,10 @@
 // Each side posts DEPTH + SPARE descriptors; data may use DEPTH of them.
 const crypto = require('node:crypto');
 const path = require('node:path');
-const { scribble } = require('./testing-addon'); // before via-net: the addon with test hooks
-const { shmProvider } = require(path.join(__dirname, '..', '..', 'dist', 'providers', 'shm'));
-const { report, serveCommands } = require('./ipc-child');
+const { scribble } = require('../testing-addon'); // before via-net: the addon with test hooks
+const { shmProvider } = require(path.join(__dirname, '..', '..', '..', 'dist', 'providers', 'shm'));
+const { report, serveCommands } = require('../ipc-child');
+const prng = require('../prng');
 
 const DEPTH = 16;
 const SPARE = 4;
@@ -22,15 +23,7 @@ if (!provider) {
 
 /** Deterministic payload bytes, so both sides can hash the same stream. */
 function payload(seed, size) {
-  const buf = Buffer.allocUnsafe(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    buf[i] = x & 0xff;
-  }
-  return buf;
+  return prng.bytes(size, seed);
 }
 
 /** One VI with credit-based sending and a receive hash. */
@@ -306,10 +299,10 @@ const commands = {
   /** Switch poll modes at random while receiving: the lost-wake-up stress. */
   chaos({ seed, periodMs }) {
     const modes = ['event', 'adaptive', 'busy'];
-    let x = seed;
+    const next = prng.xorshift32(seed);
     const timer = setInterval(() => {
-      x = (x * 1103515245 + 12345) & 0x7fffffff;
-      for (const ep of endpoints.values()) ep.vi.setPollMode(modes[x % 3], [0, 5, 50][(x >> 3) % 3]);
+      const x = next();
+      for (const ep of endpoints.values()) ep.vi.setPollMode(modes[x % 3], [0, 5, 50][(x >>> 3) % 3]);
       // Sometimes block the loop for a moment, so the peer finds us not polling.
       if (x & 16) {
         const until = Date.now() + (x % 3);

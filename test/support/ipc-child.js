@@ -1,5 +1,5 @@
 'use strict';
-// The child side of test/helpers/peer-process.js: run the commands a test sends over IPC and
+// The child side of test/support/peer-process.js: run the commands a test sends over IPC and
 // answer each with { type: 'result', id, ...result } (or { error } if it threw).
 
 /** Sends a message to the test process, if it is still listening. */

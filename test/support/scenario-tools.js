@@ -1,13 +1,14 @@
 'use strict';
-// Shared plumbing for the fault scenarios: spawning peers, bounded waits, process statistics.
+// Shared plumbing for the fault scenarios (test/faults/scenarios) and the close-contract runner:
+// spawning the fault peer, bounded waits, process statistics, result rows.
 const fs = require('node:fs');
 const path = require('node:path');
-const { PeerProcess } = require('../helpers/peer-process');
+const { PeerProcess } = require('./peer-process');
 
-const PEER = path.join(__dirname, 'peer.js');
+const PEER = path.join(__dirname, 'peers', 'fault-peer.js');
 const via = require(path.join(__dirname, '..', '..', 'dist'));
 
-/** Starts test/faults/peer.js as a child process (extra env merged over ours). */
+/** Starts test/support/peers/fault-peer.js as a child process (extra env merged over ours). */
 async function spawnPeer(env = {}) {
   const peer = new PeerProcess(PEER, { env: { ...process.env, ...env } });
   await peer.ready;
@@ -26,9 +27,6 @@ function within(promise, ms, fallback = 'timeout') {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Seeded PRNG (the memory provider's mulberry32), so a failing run can be replayed with the same seed. */
-const { seededRandom: prng } = require(path.join(__dirname, '..', '..', 'dist', 'providers', 'memory'));
 
 function procStats(pid = process.pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -58,4 +56,4 @@ function row(scenario, count, failures, notes) {
   return { scenario, count, result: failures.length ? 'FAIL' : 'pass', failures, notes };
 }
 
-module.exports = { via, spawnPeer, within, sleep, prng, procStats, listen, connected, row };
+module.exports = { via, spawnPeer, within, sleep, procStats, listen, connected, row };

@@ -1,58 +1,26 @@
 'use strict';
-const { report, serveCommands } = require('./ipc-child');
+const { report, serveCommands } = require('../ipc-child');
 // A child process that runs SOVIA connections (dist/sovia) over the native shm provider, driven
 // by a test or benchmark over IPC. Each VI is wrapped in a SoviaConnection whose parameters come
 // from resolveParams(options); the connector's options travel in the connect payload, so both
 // ends of a connection run the same preset.
 //
-// Byte streams are deterministic (see `streamSlice`): the sender hashes what it writes, the
-// receiver hashes what it gets, and a test can regenerate any prefix to check a cut-off stream.
+// Byte streams are deterministic (test/support/pattern-stream.js): the sender hashes what it
+// writes, the receiver hashes what it gets, and a test can regenerate any prefix to check a
+// cut-off stream.
 //
-// Required (not forked), this file only exports the stream generator.
+// Required (not forked), this file only exports the stream helpers and the write-size mix.
 const crypto = require('node:crypto');
 const path = require('node:path');
+const { sliceAt: streamSlice, prefixHash, MAX_SLICE } = require('../pattern-stream');
+const { randomInt } = require('../prng');
 
-const DIST = path.join(__dirname, '..', '..', 'dist');
+const DIST = path.join(__dirname, '..', '..', '..', 'dist');
 
 // ------------------------------------------------------------------ deterministic streams
 
-/** The stream repeats with this (prime) period, so it never lines up with write or chunk sizes. */
-const PERIOD = 1000003;
-/** Largest single write the generator produces (a slice of the pattern block). */
-const MAX_WRITE = 256 * 1024;
-const blocks = new Map();
-
-/** The pattern block of stream `seed`: PERIOD + MAX_WRITE bytes of xorshift output, wrapping. */
-function patternBlock(seed) {
-  let block = blocks.get(seed);
-  if (block) return block;
-  block = Buffer.allocUnsafe(PERIOD + MAX_WRITE);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < PERIOD; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    block[i] = x & 0xff;
-  }
-  block.copy(block, PERIOD, 0, MAX_WRITE);
-  blocks.set(seed, block);
-  return block;
-}
-
-/** Bytes [offset, offset + size) of stream `seed` (size <= MAX_WRITE), without copying. */
-function streamSlice(seed, offset, size) {
-  const start = offset % PERIOD;
-  return patternBlock(seed).subarray(start, start + size);
-}
-
-/** sha256 of the first `length` bytes of stream `seed`. */
-function prefixHash(seed, length) {
-  const hash = crypto.createHash('sha256');
-  for (let off = 0; off < length; off += MAX_WRITE) hash.update(streamSlice(seed, off, Math.min(MAX_WRITE, length - off)));
-  return hash.digest('hex');
-}
+/** Largest single write the generator produces (a zero-copy slice of the pattern stream). */
+const MAX_WRITE = MAX_SLICE;
 
 /**
  * Write sizes: 'mixed' is a seeded mix of runs of tiny writes (combining), medium writes around
@@ -60,11 +28,7 @@ function prefixHash(seed, length) {
  */
 function sizeGenerator(pattern, seed) {
   if (typeof pattern === 'number') return () => pattern;
-  let x = (seed * 40503 + 7) >>> 0 || 1;
-  const rand = (n) => {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    return (x >>> 8) % n;
-  };
+  const rand = randomInt(seed ^ 0x5123); // not the byte stream's own generator
   let tinyRun = 0;
   return () => {
     if (tinyRun > 0) {
@@ -82,7 +46,7 @@ function sizeGenerator(pattern, seed) {
   };
 }
 
-module.exports = { PERIOD, MAX_WRITE, patternBlock, streamSlice, prefixHash, sizeGenerator };
+module.exports = { MAX_WRITE, streamSlice, prefixHash, sizeGenerator };
 
 // ------------------------------------------------------------------ the child program
 

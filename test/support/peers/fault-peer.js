@@ -1,15 +1,15 @@
 'use strict';
-// A via-net process driven by a test over IPC (test/helpers/peer-process.js): it is the "other
+// A via-net process driven by a test over IPC (test/support/peer-process.js): it is the "other
 // process" of every fault scenario, so kills, stops and exits are real.
 // It loads via-net from dist/, so VIA_NET_* environment variables given to it take effect.
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const via = require(path.join(__dirname, '..', '..', 'dist'));
-const { pump, receive } = require('./transfer');
-const { bytesAt } = require('./pattern');
-const { report, serveCommands } = require('../helpers/ipc-child');
-const { describeSocket } = require('./describe');
+const via = require(path.join(__dirname, '..', '..', '..', 'dist'));
+const { pump, receive } = require('../socket-transfer');
+const { bytesAt } = require('../pattern-stream');
+const { report, serveCommands } = require('../ipc-child');
+const { describeSocket } = require('../describe-socket');
 
 let server = null;
 const sockets = new Set();

@@ -3,7 +3,7 @@
 // busy-working `workUs` µs (CPU work, as a real handler's would be); the parent changes workUs
 // over IPC. Prints its port to the parent, exits when the parent disconnects.
 const path = require('node:path');
-const net = require(path.join(__dirname, '..', '..', 'dist'));
+const net = require(path.join(__dirname, '..', '..', '..', 'dist'));
 
 const SIZE = 64;
 let workUs = Number(process.argv[2]) || 0;

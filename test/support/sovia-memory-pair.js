@@ -5,6 +5,7 @@
 const crypto = require('crypto');
 const { SoviaConnection, recvDepthFor, resolveParams } = require('../../dist/sovia');
 const { MemoryProvider } = require('../../dist/providers/memory');
+const { bytes } = require('./prng');
 
 function params(overrides = {}) {
   return resolveParams(overrides, {});
@@ -129,17 +130,9 @@ function connectedPair(opts = {}) {
   return { provider, a, b, viA, viB, pa, pb };
 }
 
-/** Deterministic pseudo-random bytes. */
+/** Deterministic pseudo-random bytes (prng.js). */
 function patternBuffer(size, seed) {
-  const buf = Buffer.allocUnsafe(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    buf[i] = x & 0xff;
-  }
-  return buf;
+  return bytes(size, seed);
 }
 
 function sha256(buf) {

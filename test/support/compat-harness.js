@@ -8,6 +8,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 const { once } = require('node:events');
 const { expect } = require('chai');
+const { bytes } = require('./prng');
 
 const CLOSE_WAIT_MS = 2000; // bound on how long cleanup waits for one 'close' event
 
@@ -17,15 +18,9 @@ function sha256(buf) {
   return crypto.createHash('sha256').update(buf).digest('hex');
 }
 
-/** Deterministic pseudo-random payload, so a failing hash is reproducible. */
+/** Deterministic pseudo-random payload (prng.js), so a failing hash is reproducible. */
 function payload(size, seed = 1) {
-  const buf = Buffer.allocUnsafe(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    buf[i] = x & 0xff;
-  }
-  return buf;
+  return bytes(size, seed);
 }
 
 /** A unique unix socket path under os.tmpdir(); removed by cleanup. */

@@ -1,6 +1,6 @@
 'use strict';
 // Writing and receiving pattern streams over any net-compatible socket, honouring backpressure.
-const { bytesAt, PrefixChecker } = require('./pattern');
+const { bytesAt, PrefixChecker } = require('./pattern-stream');
 
 /**
  * Writes `total` bytes (Infinity: until the socket dies) of stream `seed` in chunks of 1..maxChunk

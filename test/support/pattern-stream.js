@@ -1,29 +1,34 @@
 'use strict';
 // A deterministic byte stream both processes can regenerate, so a receiver can check that what
 // arrived is exactly a prefix of what was sent (no loss in the middle, no duplicate, no reorder)
-// without the sender having to report anything after it was killed.
+// without the sender having to report anything after it was killed. Stream `seed` is the bytes
+// of prng.js's generator `seed`, repeating with period BLOCK.
 const crypto = require('node:crypto');
+const { fillBytes } = require('./prng');
 
 // A prime length, so the pattern never lines up with chunk or slot boundaries.
 const BLOCK = 1000003;
+/** Largest slice `sliceAt` returns without copying. */
+const MAX_SLICE = 256 * 1024;
 const blocks = new Map();
 
+/** BLOCK bytes of stream `seed`, then its first MAX_SLICE bytes again (so a slice never wraps). */
 function block(seed) {
   let b = blocks.get(seed);
   if (!b) {
-    b = Buffer.allocUnsafe(BLOCK);
-    let x = (seed * 2654435761) >>> 0 || 1;
-    for (let i = 0; i < BLOCK; i++) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      b[i] = x & 0xff;
-    }
+    b = Buffer.allocUnsafe(BLOCK + MAX_SLICE);
+    fillBytes(b.subarray(0, BLOCK), seed);
+    b.copy(b, BLOCK, 0, MAX_SLICE);
     blocks.set(seed, b);
   }
   return b;
+}
+
+/** Bytes [offset, offset + size) of stream `seed` (size <= MAX_SLICE) as a view of the cached block: no copy. */
+function sliceAt(seed, offset, size) {
+  if (size > MAX_SLICE) throw new RangeError(`sliceAt: ${size} > MAX_SLICE`);
+  const start = offset % BLOCK;
+  return block(seed).subarray(start, start + size);
 }
 
 /** `length` bytes of stream `seed` starting at `offset` (a fresh Buffer: safe to hand to write()). */
@@ -95,4 +100,4 @@ class PrefixChecker {
   }
 }
 
-module.exports = { bytesAt, prefixHash, PrefixChecker, BLOCK };
+module.exports = { bytesAt, sliceAt, prefixHash, PrefixChecker, BLOCK, MAX_SLICE };
