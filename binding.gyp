@@ -42,9 +42,21 @@
           "sources": [
             "native/verbs/verbs_addon.cc",
             "native/verbs/memory.cc",
+            "native/verbs/wire.cc"
+          ],
+          "libraries": ["-libverbs", "-lrdmacm"]
+        },
+        {
+          # The same addon with the test-only `testing` object (native/verbs/testing_binding.cc):
+          # only test/verbs-wire.test.js loads it (test/helpers/verbs-testing-addon.js).
+          "target_name": "via_verbs_testing",
+          "sources": [
+            "native/verbs/verbs_addon.cc",
+            "native/verbs/memory.cc",
             "native/verbs/testing_binding.cc",
             "native/verbs/wire.cc"
           ],
+          "defines": ["VIA_TESTING"],
           "libraries": ["-libverbs", "-lrdmacm"]
         }
       ]

@@ -3,7 +3,8 @@
 //
 //   devices()              names of the RDMA devices (ibv_get_device_list)
 //   attrs()                provider attributes
-//   testing                pure conversions of wire.cc, for tests on machines without a device
+//   testing                only in the test build (via_verbs_testing, VIA_TESTING): the pure
+//                          conversions of wire.cc, for tests on machines without a device
 //   new Context(onEvent)   the process's rdma_cm event channel and, per device, one PD and one CQ
 //                          with a completion channel; both fds are watched by libuv (uv_poll)
 //     listen(port, slotSize) -> listenerId      connect(host, port, depth, slotSize, payload) -> viId
@@ -37,8 +38,10 @@
 #include "../napi_helpers.h"
 #include "../pin_library.h"
 #include "memory.h"
-#include "testing_binding.h"
 #include "wire.h"
+#ifdef VIA_TESTING
+#include "testing_binding.h"
+#endif
 
 namespace via {
 namespace verbs {
@@ -843,7 +846,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("devices", Napi::Function::New(env, Devices));
   exports.Set("attrs", Napi::Function::New(env, Attrs));
   exports.Set("Context", Context::Define(env));
+#ifdef VIA_TESTING
   exports.Set("testing", MakeTestingBinding(env));
+#endif
   return exports;
 }
 
