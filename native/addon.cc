@@ -761,7 +761,6 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceMethod("connect", &Addon::Connect),
                            InstanceValue("CompletionQueue", CompletionQueueWrap::Define(env)),
                            InstanceValue("Listener", ListenerWrap::Define(env)),
-                           InstanceValue("Vi", vi),
                            InstanceValue("constants", Constants(env)),
                        });
 }
@@ -807,7 +806,6 @@ Napi::Value Addon::Attrs(const Napi::CallbackInfo& info) {
   o.Set("maxRecvDepth", Napi::Number::New(env, kMaxDepth));
   // Sends complete synchronously (the emulator copies at post time), so no send queue builds up.
   o.Set("maxSendDepth", Napi::Number::New(env, kMaxDepth));
-  o.Set("maxPayload", Napi::Number::New(env, kMaxPayload));
   return o;
 }
 

@@ -41,9 +41,8 @@ export interface VerbsContext {
 }
 
 export interface VerbsBinding {
-  compiledIn: true;
   devices(): string[];
-  attrs(): { maxTransferSize: number; maxRecvDepth: number; maxSendDepth: number; maxPayload: number; zeroCopyMin: number; registerMinBuffer: number };
+  attrs(): { maxTransferSize: number; maxRecvDepth: number; maxSendDepth: number };
   Context: new (onEvent: VerbsEventFn) => VerbsContext;
 }
 

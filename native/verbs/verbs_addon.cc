@@ -833,16 +833,12 @@ Napi::Value Attrs(const Napi::CallbackInfo& info) {
   o.Set("maxTransferSize", Napi::Number::New(env, kDefaultSlotSize));
   o.Set("maxRecvDepth", Napi::Number::New(env, kMaxRecvDepth));
   o.Set("maxSendDepth", Napi::Number::New(env, kSendSlots));
-  o.Set("maxPayload", Napi::Number::New(env, kMaxPayload));
-  o.Set("zeroCopyMin", Napi::Number::New(env, kZeroCopyMin));
-  o.Set("registerMinBuffer", Napi::Number::New(env, double(kRegisterMinBuffer)));
   return o;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Worker threads unload addons before libuv runs our handles' close callbacks.
   PinThisLibrary(reinterpret_cast<const void*>(&Attrs));
-  exports.Set("compiledIn", true);
   exports.Set("devices", Napi::Function::New(env, Devices));
   exports.Set("attrs", Napi::Function::New(env, Attrs));
   exports.Set("Context", Context::Define(env));
