@@ -4,7 +4,10 @@
 //   new CompletionQueue(dispatch, meta, arena) completions of many VIs, readiness via libuv
 //   new Listener(cq, path, allowUids, onRequest)   rendezvous listener; onRequest(req, payload, pid, uid, gid)
 //   connect(cq, path, depth, slotSize, payload, allowUids, cb) -> ConnectRequest
-//   Vi: postRecv(n), postSend(buf, off, len, imm) -> status, close(), ref(), unref()
+//   netns()                                   this process's network namespace (inode number)
+//   constants                                 the numbers of the records and statuses below
+//   a Vi (made here, handed to onRequest and cb): postRecv(n), postSend(buf, off, len, imm) ->
+//     status, close(), ref(), unref(); scribble() in the test build only (via_shm_testing)
 //
 // Everything here is argument checking and plumbing; the data path is in shm_vi.cc, the
 // completion queue in cq.cc, the setup protocol in rendezvous.cc.

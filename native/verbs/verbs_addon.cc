@@ -9,7 +9,7 @@
 //                          with a completion channel; both fds are watched by libuv (uv_poll)
 //     listen(port, slotSize) -> listenerId      connect(host, port, depth, slotSize, payload) -> viId
 //     accept(viId, depth, payload)  reject(viId)  postRecv(viId, n)  postSend(viId, buf, off, len, imm)
-//     closeVi(viId)  closeListener(id)  ref()  unref()  close()
+//     closeVi(viId)  closeListener(id)  setRef(id, ref)  close()  stats()
 //   onEvent(kind, id, a, b, data): see the Event enum below (mirrored in lib/providers/verbs.ts).
 //
 // VIs and listeners are named by small integer ids that are never reused, so a late completion
