@@ -69,7 +69,8 @@ bool GetPayload(const Napi::CallbackInfo& info, size_t i, WireMessage* msg) {
     CodedError(info.Env(), "ERR_OUT_OF_RANGE", "payload is larger than 1024 bytes").ThrowAsJavaScriptException();
     return false;
   }
-  std::memcpy(msg->payload, p.Data(), p.ByteLength());
+  // An empty Buffer's data may be null, and memcpy from null is undefined even for 0 bytes.
+  if (p.ByteLength()) std::memcpy(msg->payload, p.Data(), p.ByteLength());
   msg->payload_length = static_cast<uint32_t>(p.ByteLength());
   return true;
 }

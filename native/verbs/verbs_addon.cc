@@ -219,7 +219,7 @@ class Context : public Napi::ObjectWrap<Context> {
     vi->depth = depth;
     vi->slot_size = slot_size;
     vi->hello.resize(kHandshakeHeader + payload.Length());  // status 0, then the payload
-    std::memcpy(vi->hello.data() + kHandshakeHeader, payload.Data(), payload.Length());
+    if (payload.Length()) std::memcpy(vi->hello.data() + kHandshakeHeader, payload.Data(), payload.Length());
     if (rdma_create_id(channel_, &vi->cm, reinterpret_cast<void*>(uintptr_t(vi->id)), RDMA_PS_TCP) != 0) {
       ErrnoError(env, errno, "rdma_create_id").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -262,7 +262,7 @@ class Context : public Napi::ObjectWrap<Context> {
     int rc = vi->recv.Create(vi->dev->pd, depth, vi->slot_size, IBV_ACCESS_LOCAL_WRITE);
     if (rc == 0) rc = PostRecv(vi, depth);
     std::vector<uint8_t> reply(kHandshakeHeader + payload.Length());
-    std::memcpy(reply.data() + kHandshakeHeader, payload.Data(), payload.Length());
+    if (payload.Length()) std::memcpy(reply.data() + kHandshakeHeader, payload.Data(), payload.Length());
     if (rc == 0 && Send(vi, reply.data(), uint32_t(reply.size()), kHandshakeImm) != kSendOk) rc = -EPIPE;
     if (rc != 0) {
       ErrnoError(env, -rc, "accept").ThrowAsJavaScriptException();
@@ -522,7 +522,7 @@ class Context : public Napi::ObjectWrap<Context> {
       lkey = zc->mr->lkey;
     } else {
       if (length > vi->send.slot_size()) return kSendTooLong;
-      std::memcpy(vi->send.slot(slot), data, length);
+      if (length) std::memcpy(vi->send.slot(slot), data, length);
       addr = uint64_t(uintptr_t(vi->send.slot(slot)));
       lkey = vi->send.lkey();
     }
