@@ -1,5 +1,7 @@
 {
-  "variables": { "asan%": 0 },
+  # Defines, compiler flags, include dirs and the asan=1 variant: native/common.gypi (not a
+  # common.gypi at the top: node-gyp would include that one a second time by itself).
+  "includes": ["native/common.gypi"],
   "targets": [
     {
       "target_name": "via_shm",
@@ -11,16 +13,6 @@
         "native/rendezvous.cc",
         "native/shm_segment.cc",
         "native/shm_vi.cc"
-      ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
-      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "conditions": [
-        ["asan==1", {
-          "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"],
-          "ldflags": ["-fsanitize=address,undefined"]
-        }]
       ]
     },
     {
@@ -37,16 +29,7 @@
         "native/shm_segment.cc",
         "native/shm_vi.cc"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "VIA_TESTING"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
-      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "conditions": [
-        ["asan==1", {
-          "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"],
-          "ldflags": ["-fsanitize=address,undefined"]
-        }]
-      ]
+      "defines": ["VIA_TESTING"]
     }
   ],
   "conditions": [
@@ -59,20 +42,22 @@
           "sources": [
             "native/verbs/verbs_addon.cc",
             "native/verbs/memory.cc",
+            "native/verbs/wire.cc"
+          ],
+          "libraries": ["-libverbs", "-lrdmacm"]
+        },
+        {
+          # The same addon with the test-only `testing` object (native/verbs/testing_binding.cc):
+          # only test/verbs-wire.test.js loads it (test/helpers/verbs-testing-addon.js).
+          "target_name": "via_verbs_testing",
+          "sources": [
+            "native/verbs/verbs_addon.cc",
+            "native/verbs/memory.cc",
             "native/verbs/testing_binding.cc",
             "native/verbs/wire.cc"
           ],
-          "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-          "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
-          "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
-          "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-          "libraries": ["-libverbs", "-lrdmacm"],
-          "conditions": [
-            ["asan==1", {
-              "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"],
-              "ldflags": ["-fsanitize=address,undefined"]
-            }]
-          ]
+          "defines": ["VIA_TESTING"],
+          "libraries": ["-libverbs", "-lrdmacm"]
         }
       ]
     }]

@@ -4,7 +4,10 @@
 //   new CompletionQueue(dispatch, meta, arena) completions of many VIs, readiness via libuv
 //   new Listener(cq, path, allowUids, onRequest)   rendezvous listener; onRequest(req, payload, pid, uid, gid)
 //   connect(cq, path, depth, slotSize, payload, allowUids, cb) -> ConnectRequest
-//   Vi: postRecv(n), postSend(buf, off, len, imm) -> status, close(), ref(), unref()
+//   netns()                                   this process's network namespace (inode number)
+//   constants                                 the numbers of the records and statuses below
+//   a Vi (made here, handed to onRequest and cb): postRecv(n), postSend(buf, off, len, imm) ->
+//     status, close(), ref(), unref(); scribble() in the test build only (via_shm_testing)
 //
 // Everything here is argument checking and plumbing; the data path is in shm_vi.cc, the
 // completion queue in cq.cc, the setup protocol in rendezvous.cc.
@@ -66,7 +69,8 @@ bool GetPayload(const Napi::CallbackInfo& info, size_t i, WireMessage* msg) {
     CodedError(info.Env(), "ERR_OUT_OF_RANGE", "payload is larger than 1024 bytes").ThrowAsJavaScriptException();
     return false;
   }
-  std::memcpy(msg->payload, p.Data(), p.ByteLength());
+  // An empty Buffer's data may be null, and memcpy from null is undefined even for 0 bytes.
+  if (p.ByteLength()) std::memcpy(msg->payload, p.Data(), p.ByteLength());
   msg->payload_length = static_cast<uint32_t>(p.ByteLength());
   return true;
 }
@@ -761,7 +765,6 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceMethod("connect", &Addon::Connect),
                            InstanceValue("CompletionQueue", CompletionQueueWrap::Define(env)),
                            InstanceValue("Listener", ListenerWrap::Define(env)),
-                           InstanceValue("Vi", vi),
                            InstanceValue("constants", Constants(env)),
                        });
 }
@@ -807,7 +810,6 @@ Napi::Value Addon::Attrs(const Napi::CallbackInfo& info) {
   o.Set("maxRecvDepth", Napi::Number::New(env, kMaxDepth));
   // Sends complete synchronously (the emulator copies at post time), so no send queue builds up.
   o.Set("maxSendDepth", Napi::Number::New(env, kMaxDepth));
-  o.Set("maxPayload", Napi::Number::New(env, kMaxPayload));
   return o;
 }
 

@@ -1,7 +1,7 @@
 // A completion queue: gathers the receive and error completions of many shm VIs so one poll
 // serves every connection of the process, and decides how the process waits for them.
 //
-// Waiting (DESIGN.md "Message handling"):
+// Waiting, by the poll mode (docs/ARCHITECTURE.md, "The shm provider"):
 //  - event:    sleep in libuv (uv_poll on the CQ's eventfd) until a peer rings the doorbell;
 //  - adaptive: after activity keep polling for a short budget, then sleep;
 //  - busy:     poll for a budget every loop turn and never sleep while VIs are open.

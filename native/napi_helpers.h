@@ -19,13 +19,21 @@ inline Napi::Error CodedError(Napi::Env env, const char* code, const std::string
   return err;
 }
 
-// A system error as node reports one: `code` from libuv's table (the same names node uses),
-// `errno` negative, the message "<what>: <strerror>". `err` is a positive errno.
+// The one errno -> code mapping of both addons: libuv's name for a positive errno (on Linux a
+// libuv error is -errno), the same name node gives it (util.getSystemErrorName; the verbs
+// provider's connect errors, lib/providers/verbs.ts connectError, are named that way too).
+// An errno libuv has no name for (EBADMSG, ETIME, ...) is an I/O error to the caller: "EIO".
+inline std::string ErrnoCode(int err) {
+  char name[64];
+  // uv_err_name_r, not uv_err_name, which allocates (and leaks) the text for an unknown code.
+  uv_err_name_r(-err, name, sizeof name);
+  return name[0] == 'E' ? name : "EIO";
+}
+
+// A system error as node reports one: `code` from ErrnoCode, `errno` negative, the message
+// "<what>: <strerror>". `err` is a positive errno.
 inline Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what) {
-  const char* name = uv_err_name(-err);
-  // libuv names every errno it knows; anything else is an I/O error to the caller.
-  const char* code = (name && name[0] == 'E') ? name : "EIO";
-  Napi::Error e = CodedError(env, code, what + ": " + std::strerror(err));
+  Napi::Error e = CodedError(env, ErrnoCode(err).c_str(), what + ": " + std::strerror(err));
   e.Set("errno", Napi::Number::New(env, -err));
   return e;
 }

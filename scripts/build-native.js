@@ -34,7 +34,7 @@ const gypArgs = ['rebuild'];
 // Debian-style and official installs), so no header download is needed.
 const nodedir = process.env.npm_config_nodedir || localNodeDir();
 if (nodedir) gypArgs.push(`--nodedir=${nodedir}`);
-if (asan) gypArgs.push('--', '-Dasan=1');
+if (asan) gypArgs.push('--', '-Dvia_asan=1'); // native/common.gypi
 const fullArgs = bin ? [bin, ...gypArgs] : gypArgs;
 
 const env = { ...process.env };

@@ -1,10 +1,11 @@
 'use strict';
-// The verbs provider's pure conversions (native/verbs/wire.cc through the addon's test-only
-// `testing` object): work requests, work completions, rdma_cm private data, the handshake, and the
-// immediate, which must be lib/sovia/packet.ts's encoding on the wire. No RDMA device is needed.
+// The verbs provider's pure conversions (native/verbs/wire.cc, through the `testing` object of the
+// addon's test build: test/support/verbs-testing-addon.js): work requests, work completions,
+// rdma_cm private data, the handshake, and the immediate, which must be lib/sovia/packet.ts's
+// encoding on the wire. No RDMA device is needed.
 const { expect } = require('chai');
 const fc = require('fast-check');
-const { loadVerbsBinding } = require('../dist/providers/verbs-native');
+const { loadVerbsTesting } = require('./support/verbs-testing-addon');
 const { breakError } = require('../dist/providers/verbs');
 const packet = require('../dist/sovia/packet');
 
@@ -13,12 +14,12 @@ describe('verbs wire conversions (no device needed)', function () {
   let t;
 
   before(function () {
-    const { binding, error } = loadVerbsBinding();
-    if (!binding) {
-      console.log(`      skipped: the verbs addon is not built (${error})`);
+    const { testing, error } = loadVerbsTesting();
+    if (!testing) {
+      console.log(`      skipped: the verbs test addon is not built (${error})`);
       this.skip();
     }
-    t = binding.testing;
+    t = testing;
   });
 
   const beImm = (imm) => {

@@ -10,7 +10,7 @@ const debug = createDebug('via-net:native');
 
 /** The raw binding's shape (see native/addon.cc). */
 export interface NativeBinding {
-  attrs(): { maxTransferSize: number; maxRecvDepth: number; maxSendDepth: number; maxPayload: number };
+  attrs(): { maxTransferSize: number; maxRecvDepth: number; maxSendDepth: number };
   /** The numbers the binding's records and statuses use (native/addon.cc Constants). */
   constants: NativeConstants;
   netns(): number;

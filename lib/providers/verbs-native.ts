@@ -40,31 +40,10 @@ export interface VerbsContext {
   stats(): { vis: number; listeners: number; devices: number; registeredBytes: number };
 }
 
-/** The pure conversions of native/verbs/wire.cc, exposed for tests only. */
-export interface VerbsTesting {
-  sendWr(viId: number, slot: number, addr: number, length: number, lkey: number, imm: number, inline: boolean): {
-    wrId: bigint; opcode: string; signaled: boolean; inline: boolean; numSge: number;
-    sgeAddr: number; sgeLength: number; lkey: number; immWire: Buffer;
-  };
-  classify(
-    wc: { status: number; opcode: 'RECV' | 'SEND' | 'RDMA_WRITE'; withImm: boolean; byteLen: number; immWire: Buffer; viId: number; isSend: boolean; slot: number },
-    expectedSlot: number,
-    recvSlots: number,
-    slotSize: number,
-  ): { kind: 'recv' | 'send' | 'error'; viId: number; slot: number; length: number; imm: number; reason: number };
-  encodeHeader(recvDepth: number, slotSize: number): Buffer;
-  decodeHeader(data: Buffer): { recvDepth: number; slotSize: number } | null;
-  decodeHandshake(data: Buffer): { status: number; payload: Buffer } | null;
-  handshakeImm: number;
-  wcStatus: { SUCCESS: number; RNR_RETRY_EXC_ERR: number; WR_FLUSH_ERR: number; RETRY_EXC_ERR: number };
-}
-
 export interface VerbsBinding {
-  compiledIn: true;
   devices(): string[];
-  attrs(): { maxTransferSize: number; maxRecvDepth: number; maxSendDepth: number; maxPayload: number; zeroCopyMin: number; registerMinBuffer: number };
+  attrs(): { maxTransferSize: number; maxRecvDepth: number; maxSendDepth: number };
   Context: new (onEvent: VerbsEventFn) => VerbsContext;
-  testing: VerbsTesting;
 }
 
 /** Where the addon is looked for: VIA_NET_VERBS_ADDON (a path), else build/Release. */

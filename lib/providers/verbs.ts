@@ -18,7 +18,7 @@
  * this host's loopback address.
  */
 import createDebug from 'debug';
-import * as os from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import { parseTcpRendezvous } from '../transport/rendezvous';
 import { loadVerbsBinding, VerbsEvent, VerbsSend, verbsStatus, type VerbsContext } from './verbs-native';
 import type {
@@ -54,11 +54,14 @@ export function breakError(reason: number): ViError {
   return codedError(r.code, `verbs VI broke: ${r.text}`);
 }
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
-
-/** A connect failure from the native errno (ECONNREFUSED: the peer has no rdma_cm listener). */
+/**
+ * A connect failure from the native errno (ECONNREFUSED: the peer has no rdma_cm listener), named
+ * as native/napi_helpers.h ErrnoCode names every native error: libuv's name (getSystemErrorName
+ * is uv_err_name), EIO for an errno libuv has no name for.
+ */
 export function connectError(errno: number): ViError {
-  const code = ERRNO_NAMES.get(errno) ?? 'ECONNREFUSED';
+  const name = Number.isInteger(errno) && errno > 0 ? getSystemErrorName(-errno) : '';
+  const code = name.startsWith('E') ? name : 'EIO';
   return codedError(code, `verbs connect failed (${code})`);
 }
 

@@ -3,12 +3,13 @@
 //
 //   devices()              names of the RDMA devices (ibv_get_device_list)
 //   attrs()                provider attributes
-//   testing                pure conversions of wire.cc, for tests on machines without a device
+//   testing                only in the test build (via_verbs_testing, VIA_TESTING): the pure
+//                          conversions of wire.cc, for tests on machines without a device
 //   new Context(onEvent)   the process's rdma_cm event channel and, per device, one PD and one CQ
 //                          with a completion channel; both fds are watched by libuv (uv_poll)
 //     listen(port, slotSize) -> listenerId      connect(host, port, depth, slotSize, payload) -> viId
 //     accept(viId, depth, payload)  reject(viId)  postRecv(viId, n)  postSend(viId, buf, off, len, imm)
-//     closeVi(viId)  closeListener(id)  ref()  unref()  close()
+//     closeVi(viId)  closeListener(id)  setRef(id, ref)  close()  stats()
 //   onEvent(kind, id, a, b, data): see the Event enum below (mirrored in lib/providers/verbs.ts).
 //
 // VIs and listeners are named by small integer ids that are never reused, so a late completion
@@ -37,8 +38,10 @@
 #include "../napi_helpers.h"
 #include "../pin_library.h"
 #include "memory.h"
-#include "testing_binding.h"
 #include "wire.h"
+#ifdef VIA_TESTING
+#include "testing_binding.h"
+#endif
 
 namespace via {
 namespace verbs {
@@ -216,7 +219,7 @@ class Context : public Napi::ObjectWrap<Context> {
     vi->depth = depth;
     vi->slot_size = slot_size;
     vi->hello.resize(kHandshakeHeader + payload.Length());  // status 0, then the payload
-    std::memcpy(vi->hello.data() + kHandshakeHeader, payload.Data(), payload.Length());
+    if (payload.Length()) std::memcpy(vi->hello.data() + kHandshakeHeader, payload.Data(), payload.Length());
     if (rdma_create_id(channel_, &vi->cm, reinterpret_cast<void*>(uintptr_t(vi->id)), RDMA_PS_TCP) != 0) {
       ErrnoError(env, errno, "rdma_create_id").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -259,7 +262,7 @@ class Context : public Napi::ObjectWrap<Context> {
     int rc = vi->recv.Create(vi->dev->pd, depth, vi->slot_size, IBV_ACCESS_LOCAL_WRITE);
     if (rc == 0) rc = PostRecv(vi, depth);
     std::vector<uint8_t> reply(kHandshakeHeader + payload.Length());
-    std::memcpy(reply.data() + kHandshakeHeader, payload.Data(), payload.Length());
+    if (payload.Length()) std::memcpy(reply.data() + kHandshakeHeader, payload.Data(), payload.Length());
     if (rc == 0 && Send(vi, reply.data(), uint32_t(reply.size()), kHandshakeImm) != kSendOk) rc = -EPIPE;
     if (rc != 0) {
       ErrnoError(env, -rc, "accept").ThrowAsJavaScriptException();
@@ -519,7 +522,7 @@ class Context : public Napi::ObjectWrap<Context> {
       lkey = zc->mr->lkey;
     } else {
       if (length > vi->send.slot_size()) return kSendTooLong;
-      std::memcpy(vi->send.slot(slot), data, length);
+      if (length) std::memcpy(vi->send.slot(slot), data, length);
       addr = uint64_t(uintptr_t(vi->send.slot(slot)));
       lkey = vi->send.lkey();
     }
@@ -830,20 +833,18 @@ Napi::Value Attrs(const Napi::CallbackInfo& info) {
   o.Set("maxTransferSize", Napi::Number::New(env, kDefaultSlotSize));
   o.Set("maxRecvDepth", Napi::Number::New(env, kMaxRecvDepth));
   o.Set("maxSendDepth", Napi::Number::New(env, kSendSlots));
-  o.Set("maxPayload", Napi::Number::New(env, kMaxPayload));
-  o.Set("zeroCopyMin", Napi::Number::New(env, kZeroCopyMin));
-  o.Set("registerMinBuffer", Napi::Number::New(env, double(kRegisterMinBuffer)));
   return o;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Worker threads unload addons before libuv runs our handles' close callbacks.
   PinThisLibrary(reinterpret_cast<const void*>(&Attrs));
-  exports.Set("compiledIn", true);
   exports.Set("devices", Napi::Function::New(env, Devices));
   exports.Set("attrs", Napi::Function::New(env, Attrs));
   exports.Set("Context", Context::Define(env));
+#ifdef VIA_TESTING
   exports.Set("testing", MakeTestingBinding(env));
+#endif
   return exports;
 }
 
