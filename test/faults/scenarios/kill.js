@@ -13,7 +13,10 @@ const { via, spawnPeer, within, sleep, listen, connected, row } = require('../..
 const { random: prng } = require('../../support/prng');
 const { pump, receive, watch } = require('../../support/socket-transfer');
 
-const DEADLINE_MS = 100;
+const { timeBound } = require('../../support/sanitizers');
+
+// 100 ms; looser only under ASan (see timeBound).
+const DEADLINE_MS = timeBound(100);
 
 async function once(i, rand, server, port) {
   const peer = await spawnPeer();
