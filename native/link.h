@@ -137,6 +137,9 @@ class Link : public std::enable_shared_from_this<Link> {
   // Closes the link now: its VIs see the peer gone.
   void Shutdown();
 
+ // How long an idle link (and a process socket no listener uses any more) waits before it closes.
+  static uint64_t linger_ms() { return linger_ms_; }
+
  private:
   enum class State { kHandshaking, kUp, kDead };
   struct PendingOpen {

@@ -1,5 +1,7 @@
 #include "link_registry.h"
 
+#include "clock.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -72,14 +74,17 @@ int LinkRegistry::Listen(const std::string& entry_path, EntryListener* listener)
   if (name.empty() || name.size() >= kMaxEntryName) return -ENAMETOOLONG;
   if (listeners_.count(name)) return -EADDRINUSE;
   std::string dir = DirOf(entry_path);
+  // A socket left lingering by closed listeners may move to another directory; a used one may not.
+  if (fd_ >= 0 && DirOf(socket_path_) != dir && listeners_.empty()) CloseProcessSocket();
   if (fd_ >= 0 && DirOf(socket_path_) != dir) return -EINVAL;  // one rendezvous directory per process
   if (fd_ < 0) {
     int rc = BindProcessSocket(dir);
     if (rc != 0) return rc;
   }
+  StopIdleClose();
   int rc = RegisterEntry(entry_path, socket_name_);
   if (rc != 0) {
-    if (listeners_.empty()) CloseProcessSocket();
+    if (listeners_.empty()) CloseProcessSocketWhenIdle();
     return rc;
   }
   listeners_[name] = listener;
@@ -95,11 +100,38 @@ void LinkRegistry::Unlisten(const std::string& entry_path, EntryListener* listen
   std::string target;
   if (ResolveEntry(entry_path, &target) == 0 && target == socket_name_) unlink(entry_path.c_str());
   entries_.erase(entry_path);
-  if (listeners_.empty()) CloseProcessSocket();
+  if (listeners_.empty()) CloseProcessSocketWhenIdle();
+}
+
+void LinkRegistry::CloseProcessSocketWhenIdle() {
+  if (fd_ < 0) return;
+  uint64_t linger = Link::linger_ms();
+  if (linger == 0) return CloseProcessSocket();
+  if (!idle_close_) {
+    idle_close_ = new uv_timer_t;
+    uv_timer_init(loop_, idle_close_);
+    idle_close_->data = this;
+    // Waiting to close must not keep the process alive.
+    uv_unref(reinterpret_cast<uv_handle_t*>(idle_close_));
+  }
+  uv_timer_start(
+      idle_close_,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<LinkRegistry*>(t->data);
+        if (self->listeners_.empty()) self->CloseProcessSocket();
+      },
+      linger, 0);
+}
+
+void LinkRegistry::StopIdleClose() {
+  if (idle_close_) uv_timer_stop(idle_close_);
 }
 
 // What processes killed without a chance to clean up left in the directory: their process
 // sockets, and entries pointing to them. Only files whose owner is certainly dead are removed.
+// Housekeeping only (a connect judges a stale entry by itself, a listen replaces one), so a
+// process sweeps at its first bind and then at most every kSweepIntervalNs.
+constexpr uint64_t kSweepIntervalNs = 10ull * 1000 * 1000 * 1000;
 static void SweepStale(const std::string& dir) {
   DIR* d = opendir(dir.c_str());
   if (!d) return;
@@ -118,7 +150,11 @@ static void SweepStale(const std::string& dir) {
 }
 
 int LinkRegistry::BindProcessSocket(const std::string& dir) {
-  SweepStale(dir);
+  uint64_t now = MonotonicNs();
+  if (last_sweep_ns_ == 0 || now - last_sweep_ns_ >= kSweepIntervalNs) {
+    SweepStale(dir);
+    last_sweep_ns_ = now;
+  }
   socket_name_ = ProcessSocketName(getpid());
   socket_path_ = dir + "/" + socket_name_;
   int fd = ListenAt(socket_path_);
@@ -135,6 +171,11 @@ int LinkRegistry::BindProcessSocket(const std::string& dir) {
 }
 
 void LinkRegistry::CloseProcessSocket() {
+  if (idle_close_) {
+    uv_timer_stop(idle_close_);
+    uv_close(reinterpret_cast<uv_handle_t*>(idle_close_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+    idle_close_ = nullptr;
+  }
   if (fd_ < 0) return;
   for (Pending* p : std::set<Pending*>(pending_)) DropPending(p, true);
   if (poll_) {

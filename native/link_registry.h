@@ -76,6 +76,8 @@ class LinkRegistry : public LinkHost {
   struct Pending;
   int BindProcessSocket(const std::string& dir);
   void CloseProcessSocket();
+  void CloseProcessSocketWhenIdle();
+  void StopIdleClose();
   static void OnAcceptable(uv_poll_t* handle, int status, int events);
   static void OnHello(uv_poll_t* handle, int status, int events);
   void DropPending(Pending* p, bool close_fd);
@@ -101,6 +103,10 @@ class LinkRegistry : public LinkHost {
   int reserve_fd_ = -1;  // given up when accept() meets EMFILE, so connectors get an answer
   uv_poll_t* poll_ = nullptr;
   uv_timer_t* backoff_ = nullptr;
+  // Closes the process socket once no listener has used it for a link linger: a process that
+  // closes a server and listens again (tests, restarts) keeps its socket instead of binding anew.
+  uv_timer_t* idle_close_ = nullptr;
+  uint64_t last_sweep_ns_ = 0;  // when the directory was last swept of dead processes' files
 };
 
 }  // namespace via

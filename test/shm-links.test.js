@@ -167,6 +167,40 @@ describe('shm links: one per pair of processes, shared by all their connections'
     expect(fs.existsSync(nextSocket)).to.equal(false);
   });
 
+  it('a process that closes its last server keeps its process socket for a link linger, reuses it, and exits without waiting', async () => {
+    const fs = require('node:fs');
+    const { entryPath } = require('../dist/providers/rundir');
+    const netns = fs.statSync('/proc/self/ns/net').ino;
+    const peer = await start({ env: { VIA_NET_LINK_LINGER_MS: '300' } });
+    const socketOf = (port) => {
+      const entry = entryPath(`tcp:${port}`, netns);
+      return path.join(path.dirname(entry), fs.readlinkSync(entry));
+    };
+    const { port: first } = await peer.call('listen');
+    const socketFile = socketOf(first);
+    await peer.call('closeServer');
+    expect(fs.existsSync(socketFile), 'process socket right after the last close').to.equal(true);
+    // Listening again within the linger reuses the same socket, and connections still work.
+    const { port: second } = await peer.call('listen');
+    expect(socketOf(second)).to.equal(socketFile);
+    const client = await start();
+    expect((await client.call('open', { port: second, count: 3 })).transports).to.deep.equal({ shm: 3 });
+    await client.call('closeAll');
+    await peer.call('closeServer');
+    // After the linger the socket is closed and its file gone (polled, bounded).
+    const deadline = Date.now() + 5000;
+    while (fs.existsSync(socketFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(fs.existsSync(socketFile), 'process socket after the linger').to.equal(false);
+    // A lingering socket does not keep a process alive: it exits on its own, leaving nothing.
+    const { port: third } = await peer.call('listen');
+    const lingering = socketOf(third);
+    await peer.call('closeServer');
+    peer.child.disconnect();
+    const { code, signal } = await peer.exit;
+    expect({ code, signal }).to.deep.equal({ code: 0, signal: null });
+    expect(fs.existsSync(lingering), 'socket file after exit').to.equal(false);
+  });
+
   it('a server at its fd limit still takes new connections over an existing link', async () => {
     const server = await start({ options: { execPath: 'prlimit', execArgv: ['--nofile=64:64', process.execPath, '--expose-gc'] } });
     const client = await start();
