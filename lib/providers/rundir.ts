@@ -62,12 +62,16 @@ export function entryPath(name: string, netns: number, env: NodeJS.ProcessEnv = 
 
 /** Creates `dir` (0700) if needed and refuses one that others could tamper with. */
 function ensurePrivateDir(dir: string): void {
-  try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  // Look first: every listen passes here, and the directory nearly always exists already.
+  let st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (st === undefined) {
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    st = fs.lstatSync(dir);
   }
-  const st = fs.lstatSync(dir);
   const uid = process.getuid ? process.getuid() : 0;
   if (!st.isDirectory() || st.isSymbolicLink()) {
     throw codedError('EACCES', `via-net rendezvous directory ${dir} is not a plain directory`);
