@@ -30,6 +30,19 @@ const SCHEMA_ID = 'via-net-apps/1';
 const MB = 1 << 20;
 const flag = (name) => process.argv.includes(`--${name}`);
 
+const USAGE = `usage: node benchmarks/apps/run.js [--trials 3] [--quick] [--only name,...] [--json]
+                                 [--seconds 3] [--warmup 0.5] [--list]`;
+if (flag('help') || flag('h') || process.argv.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const KNOWN = new Set(['--trials', '--quick', '--only', '--json', '--seconds', '--warmup', '--list']);
+const unknown = process.argv.slice(2).filter((a, i, all) => a.startsWith('-') && !KNOWN.has(a) && !['--trials', '--only', '--seconds', '--warmup'].includes(all[i - 1]));
+if (unknown.length) {
+  console.error(`unknown option ${unknown.join(', ')}\n${USAGE}`);
+  process.exit(2);
+}
+
 const QUICK = flag('quick');
 const OPTIONS = {
   quick: QUICK,
