@@ -17,6 +17,17 @@ function recorder(vi, state = { inProvider: false }) {
   return r;
 }
 
+/** A pair of depth-4 VIs of a manual-schedule provider, each recorded, with every receive posted. */
+function postedPair() {
+  const provider = new MemoryProvider({ schedule: 'manual' });
+  const [a, b] = provider.createPair(4, 4);
+  const ra = recorder(a);
+  const rb = recorder(b);
+  a.postRecv(4);
+  b.postRecv(4);
+  return { provider, a, b, ra, rb };
+}
+
 function connectOnce(provider, name, payload = Buffer.from('hello')) {
   return new Promise((resolve) => provider.connect(name, { recvDepth: 8, payload }, (err, vi, p) => resolve({ err, vi, payload: p })));
 }
@@ -157,12 +168,7 @@ describe('memory provider', () => {
   });
 
   it('killLink delivers what already arrived, then ECONNRESET on both sides; sends then throw', async () => {
-    const provider = new MemoryProvider({ schedule: 'manual' });
-    const [a, b] = provider.createPair(4, 4);
-    const ra = recorder(a);
-    const rb = recorder(b);
-    a.postRecv(4);
-    b.postRecv(4);
+    const { provider, a, b, ra, rb } = postedPair();
     a.postSend(Buffer.from('1'), 0, 1, 0);
     a.postSend(Buffer.from('2'), 0, 1, 0);
     provider.killLink(a);
@@ -175,12 +181,7 @@ describe('memory provider', () => {
   });
 
   it('close() makes no further handler call locally and resets the peer after its pending data', async () => {
-    const provider = new MemoryProvider({ schedule: 'manual' });
-    const [a, b] = provider.createPair(4, 4);
-    const ra = recorder(a);
-    const rb = recorder(b);
-    a.postRecv(4);
-    b.postRecv(4);
+    const { provider, a, b, ra, rb } = postedPair();
     b.postSend(Buffer.from('to a'), 0, 4, 0);
     a.postSend(Buffer.from('to b'), 0, 4, 0);
     a.close();
