@@ -6,6 +6,7 @@ const { expect } = require('chai');
 const crypto = require('crypto');
 const { connectedPair, params, patternBuffer, sha256, settle, produce, Endpoint, MemoryProvider } = require('./support/sovia-memory-pair');
 const { SoviaConnection, recvDepthFor, encodeImmediate, PacketType, PRESET_NAMES } = require('../dist/sovia');
+const prng = require('./support/prng');
 
 const tick = () => new Promise((resolve) => process.nextTick(resolve));
 
@@ -525,7 +526,7 @@ describe('sovia credit invariant for every preset', () => {
     for (const sendMode of ['sync', 'async', 'random']) {
       it(`${preset}, ${sendMode} sends: no credit violation, at most w in flight, both ways`, async () => {
         const { provider, a, b, pa } = connectedPair({
-          providerOptions: { sendMode, seed: 7, schedule: { kind: 'random', maxBatch: 6, maxDelayMs: 0 } },
+          providerOptions: { sendMode, random: prng.random(7), schedule: { kind: 'random', maxBatch: 6, maxDelayMs: 0 } },
           a: { preset },
         });
         const sizes = [1, 64, 2048, 2049, 40000, 100, 32768, 70000, 5, 0, 3000];
@@ -560,7 +561,7 @@ describe('sovia credit invariant for every preset', () => {
     // B must raise its effective threshold to ceil(34/1) so its ACKs fit A's queue.
     for (const sendMode of ['sync', 'async']) {
       const { provider, a, b, pa, pb } = connectedPair({
-        providerOptions: { sendMode, schedule: { kind: 'random', maxBatch: 4, maxDelayMs: 0 }, seed: 5 },
+        providerOptions: { sendMode, schedule: { kind: 'random', maxBatch: 4, maxDelayMs: 0 }, random: prng.random(5) },
         a: { window: 4, ackThreshold: 4, combine: false, chunkSize: 512, copyThreshold: 0 },
         b: { window: 34, ackThreshold: 1, combine: false },
       });

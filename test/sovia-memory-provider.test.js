@@ -5,6 +5,7 @@ const { expect } = require('chai');
 const { MemoryProvider } = require('../dist/providers/memory');
 const { SoviaConnection, recvDepthFor, resolveParams } = require('../dist/sovia');
 const { Endpoint, patternBuffer, sha256, settle } = require('./support/sovia-memory-pair');
+const prng = require('./support/prng');
 
 /** A VI handler that records everything, and flags calls made while we are inside the provider. */
 function recorder(vi, state = { inProvider: false }) {
@@ -137,7 +138,7 @@ describe('memory provider', () => {
 
   it('keeps a synchronous send behind earlier asynchronous ones', async () => {
     let n = 0;
-    const provider = new MemoryProvider({ sendMode: () => n++ % 2 === 1, schedule: { kind: 'random', maxBatch: 3 }, seed: 3 });
+    const provider = new MemoryProvider({ sendMode: () => n++ % 2 === 1, schedule: { kind: 'random', maxBatch: 3 }, random: prng.random(3) });
     const [a, b] = provider.createPair(64, 64);
     recorder(a);
     const rb = recorder(b);
@@ -218,7 +219,7 @@ describe('memory provider', () => {
   });
 
   it('runs a SOVIA connection end to end through listen/connect with delayed completions', async () => {
-    const provider = new MemoryProvider({ schedule: { kind: 'delayed', ms: 1 }, sendMode: 'random', seed: 11 });
+    const provider = new MemoryProvider({ schedule: { kind: 'delayed', ms: 1 }, sendMode: 'random', random: prng.random(11) });
     const params = resolveParams({}, {});
     const server = new Endpoint('server');
     const client = new Endpoint('client');

@@ -62,8 +62,11 @@ export interface MemoryProviderOptions {
   maxSendDepth?: number;
   schedule?: MemorySchedule;
   sendMode?: MemorySendMode;
-  /** Seed of the RNG used by the 'random' schedule and send mode. */
-  seed?: number;
+  /**
+   * Where the 'random' schedule and send mode draw from (floats in [0, 1)). A seeded generator
+   * makes a run repeatable: the tests pass test/support/prng.js's. Math.random by default.
+   */
+  random?: () => number;
 }
 
 export interface MemoryProviderStats {
@@ -74,18 +77,6 @@ export interface MemoryProviderStats {
   asyncSends: number;
   /** Largest number of descriptors ever consumed-but-not-reposted at one VI. */
   maxDescriptorsInUse: number;
-}
-
-/** A small, fast, seedable PRNG (mulberry32), returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One packet on its way from a sender's queue to a receiver's completion queue. */
@@ -311,7 +302,7 @@ export class MemoryProvider implements ViProvider {
     };
     this.schedule = options.schedule ?? 'immediate';
     this.sendMode = options.sendMode ?? 'sync';
-    this.rng = seededRandom(options.seed ?? 1);
+    this.rng = options.random ?? Math.random;
   }
 
   listen(name: string, _options: ListenOptions, onConnection: (incoming: IncomingVi) => void): ViListener {
