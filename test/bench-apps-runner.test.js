@@ -100,7 +100,14 @@ describe('bench:apps runner (--quick --trials 1 --json)', function () {
         expect(r.ratios[k].min).to.be.closeTo(ratio, 1e-9);
         expect(r.ratios[k].max).to.be.closeTo(ratio, 1e-9);
       }
-      if (r.server === 'ftp') positive(r.fsOnly.throughput, `${r.name} fs-only`);
+      if (r.server === 'ftp') {
+        positive(r.ceiling.throughput, `${r.name} ceiling`);
+        positive(r.ceiling.readMs, `${r.name} ceiling read`);
+        positive(r.ceiling.writeMs, `${r.name} ceiling write`);
+        // One trial: the ceiling is that trial's slower half (the two ran at once).
+        expect(r.ceiling.trials).to.deep.equal([r.ceiling.ms]);
+        expect(r.ceiling.ms).to.equal(Math.max(r.ceiling.readMs, r.ceiling.writeMs));
+      }
     }
   });
 });

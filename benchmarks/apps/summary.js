@@ -30,10 +30,10 @@ const describeCounts = (counts) => Object.entries(counts).map(([t, n]) => `${t}Ã
 /**
  * @param {object[]} cases  the cases run, each with its `rows` ({ name, label }) and `integrity` (how transfers are checked)
  * @param {object[]} trials  one record per trial, case and mode: { trial, case, mode, samples: { row: sample }, transports, detail, checks }
- * @param {object} fsOnly  FTP case name -> no-network copy time per trial (ms)
+ * @param {object} ceilings  FTP case name -> the no-network ceiling per trial ({ readMs, writeMs, ceilingMs })
  * @returns {{ rows: object[], warnings: string[] }}
  */
-function summarize(cases, trials, fsOnly) {
+function summarize(cases, trials, ceilings) {
   const rows = [];
   const warnings = [];
   for (const c of cases) {
@@ -69,9 +69,14 @@ function summarize(cases, trials, fsOnly) {
       // A mismatch stops the run, so a row that is reported passed every check.
       const integrity = { ok: true, checks, method: c.integrity };
       const row = { name: r.name, case: c.name, server: c.server, kind: c.kind, unit: c.unit, label: r.label, path: c.path, onPath, integrity, modes, ratios };
-      if (fsOnly[c.name]) {
-        const ms = median(fsOnly[c.name]);
-        row.fsOnly = { ms, throughput: c.bytes / (1 << 20) / (ms / 1000), trials: fsOnly[c.name] };
+      if (ceilings[c.name]) {
+        const per = ceilings[c.name];
+        const ms = median(per.map((x) => x.ceilingMs));
+        row.ceiling = {
+          ms, throughput: c.bytes / (1 << 20) / (ms / 1000),
+          readMs: median(per.map((x) => x.readMs)), writeMs: median(per.map((x) => x.writeMs)),
+          trials: per.map((x) => x.ceilingMs),
+        };
       }
       rows.push(row);
     }
@@ -146,9 +151,10 @@ function formatTable(report) {
     out.push(`HTTP/2: http2 wrapped a ${over(VIA)} under via-net, a ${over(NET)} under node:net`
       + `${over(VIA).includes('JSStreamSocket') ? ' (an shm socket has no native handle for http2 to take: it runs as a JS stream)' : ''}.`);
   }
-  const ftp = report.rows.filter((r) => r.fsOnly && r.name.endsWith('-upload'));
+  const ftp = report.rows.filter((r) => r.ceiling && r.name.endsWith('-upload'));
   if (ftp.length) {
-    out.push(`FTP ceiling, the same file copy with no network at all (benchmarks/ftp/fs-only.js): ${ftp.map((r) => `${r.case} ${r.fsOnly.throughput.toPrecision(3)} MB/s`).join(', ')}.`);
+    const one = (r) => `${r.case} ${r.ceiling.throughput.toPrecision(3)} MB/s (read ${r.ceiling.readMs.toFixed(0)} ms, write ${r.ceiling.writeMs.toFixed(0)} ms)`;
+    out.push(`FTP ceiling, the slower of the file's read and write run at once in two processes, no network (benchmarks/ftp/ceiling.js): ${ftp.map(one).join(', ')}.`);
   }
   if (report.warnings.length) {
     out.push('');
