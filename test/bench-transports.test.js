@@ -54,6 +54,7 @@ describe('bench: transports that fail', function () {
         // Ten calls take at least ten times the server's work, which is CPU on the server.
         expect(r.elapsedNs, `think ${workUs}`).to.be.at.least(10 * workUs * 1000);
         expect(r.cpu.server.user + r.cpu.server.system, `think ${workUs} server cpu`).to.be.at.least(10 * workUs * 0.9);
+        expect(r, 'TCP does not poll').to.not.have.property('spin');
       }
       await pair.close();
       await pair.open(false);
@@ -69,6 +70,29 @@ describe('bench: transports that fail', function () {
         for (const side of ['client', 'server']) expect(p.cpu[side].user + p.cpu[side].system, `stream ${side} cpu`).to.be.above(0);
       }
       expect(s.elapsedNs).to.equal(s.phases[0].elapsedNs + s.phases[1].elapsedNs);
+      await pair.close();
+    } finally {
+      await pair.stop();
+    }
+  });
+
+  it('reports what a polling transport spent spinning: busy mode polls through the server\'s think time', async function () {
+    const def = allTransports().find((d) => d.name === 'via-shm-busy');
+    const why = def.unavailableReason() || require('../dist/providers/shm.js').shmUnavailableReason();
+    if (why) this.skip();
+    const pair = new WorkerPair(def);
+    try {
+      await pair.start();
+      await pair.open(true);
+      const workUs = 1000;
+      const calls = 20;
+      const r = await pair.trial('think', 64, calls, 20000, { workUs });
+      // The client waits out the server's work polling: most of that is spinning with nothing
+      // found (a clock-timed span, like the trial: at most the trial's time and the counters'
+      // reads around it).
+      expect(r.spin.client, 'client spin').to.be.above(0.5 * calls * workUs);
+      expect(r.spin.client, 'client spin').to.be.at.most(r.elapsedNs / 1e3 + 2000);
+      expect(r.spin.server, 'server spin').to.be.at.least(0);
       await pair.close();
     } finally {
       await pair.stop();

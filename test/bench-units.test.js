@@ -198,6 +198,29 @@ describe('bench: cold/warm streams and think time', () => {
     expect(text).to.match(/^via .*537 MB\/s ×2\.00\s+4\.29 GB\/s ×4\.00$/m);
     expect(text).to.match(/^transport\s+W=50 µs: call\s+W=50 µs: CPU\/call\s+W=200 µs: call\s+W=200 µs: CPU\/call\s+W=1000 µs: call\s+W=1000 µs: CPU\/call$/m);
     expect(text).to.match(/^via\s+60\.0 µs ×0\.67\s+60\.0 µs ×0\.67\s+210 µs ×0\.88\s+210 µs ×0\.88\s+1\.01 ms ×0\.97\s+1\.01 ms ×0\.97$/m);
+    // Neither transport polls: no spin figures, no spin table.
+    expect(results.every((r) => r.think.every((t) => t.spinUsPerCall === null))).to.equal(true);
+    expect(text).to.not.include('spin/call');
+  });
+
+  it('reports what a polling transport spent spinning per call, each side and both, and prints it', () => {
+    const polling = measurements('via-shm-adaptive', 0.25e9, 0.25e9, 10).map((m) => m.test !== 'think' ? m : {
+      ...m, samples: m.samples.map((s) => ({ ...s, spin: { client: 3 * s.count, server: (m.workUs === 1000 ? 0 : 1) * s.count } })),
+    });
+    const results = [resultsFor('net-tcp', measurements('net-tcp', 0.5e9, 1e9, 40)), resultsFor('via-shm-adaptive', polling)];
+    expect(results[1].think.map((t) => t.spinUsPerCall)).to.deep.equal([
+      { client: 3, server: 1, total: 4 }, { client: 3, server: 1, total: 4 }, { client: 3, server: 0, total: 3 },
+    ]);
+    // One sample without spin (a transport that does not poll) makes the figure null, not partial.
+    const mixed = polling.map((m) => (m.test === 'think' && m.workUs === 50 ? { ...m, samples: [...m.samples, sample(1, 100, 1e6)] } : m));
+    expect(resultsFor('via-shm-adaptive', mixed).think[0].spinUsPerCall).to.equal(null);
+    const text = formatSummary({
+      startedAt: 't', host: { node: 'v20', cpus: 2 }, baseline: 'net-tcp', results, keyFigures: keyFigures(results, 'net-tcp'), transports: [], files: null,
+      options: { quick: true, trials: 1, idleConnections: 0, coldStreamBytes: 64 * 1024 ** 2, warmStreamBytes: 256 * 1024 ** 2, thinkUs: [50, 200, 1000] },
+    });
+    expect(text).to.match(/^transport\s+W=50 µs: spin\/call\s+W=200 µs: spin\/call\s+W=1000 µs: spin\/call$/m);
+    expect(text).to.match(/^via-shm-adaptive\s+4\.0 µs\s+4\.0 µs\s+3\.0 µs$/m);
+    expect(text).to.not.match(/^net-tcp\s+.*spin/m);
   });
 });
 

@@ -29,14 +29,27 @@ function cpuPer(samples, units) {
   return { user, system, total: user + system };
 }
 
-/** Median CPU µs per call of each worker (user + system), and of both together. */
-function cpuPerCall(samples) {
-  const side = (s, w) => (s.cpu[w].user + s.cpu[w].system) / s.count;
+/** Median per call of `amount(sample, worker)` for each worker, and of both together. */
+function perCall(samples, amount) {
+  const side = (s, w) => amount(s, w) / s.count;
   return {
     client: median(samples.map((s) => side(s, 'client'))),
     server: median(samples.map((s) => side(s, 'server'))),
     total: median(samples.map((s) => side(s, 'client') + side(s, 'server'))),
   };
+}
+
+/** Median CPU µs per call of each worker (user + system), and of both together. */
+function cpuPerCall(samples) {
+  return perCall(samples, (s, w) => s.cpu[w].user + s.cpu[w].system);
+}
+
+/**
+ * Median µs per call each worker's provider spent polling with nothing found, and both together;
+ * null for a transport that does not poll (its samples carry no `spin`).
+ */
+function spinPerCall(samples) {
+  return samples.every((s) => s.spin) ? perCall(samples, (s, w) => s.spin[w]) : null;
 }
 
 /** One phase of the stream test (cold or warm): its bytes, median bandwidth and CPU per GB. */
@@ -76,6 +89,7 @@ function resultsFor(transport, measurements, idleConnections = []) {
     size: m.size,
     us: median(m.samples.map((s) => s.elapsedNs / s.count / 1000)),
     cpuUsPerCall: cpuPerCall(m.samples),
+    spinUsPerCall: spinPerCall(m.samples),
   }));
   const idle = idleResults(idleConnections.find((r) => r.transport === transport) || null);
   return {
@@ -212,7 +226,17 @@ function thinkTable(report, byId) {
   return ['',
     `Request/response with think time: a 64 B request, the server busy-works W µs (CPU, not a timer), then a 64 B reply; the next request`,
     `on the reply; each transport in its own poll mode. call: µs per request/response; CPU/call: client + server CPU µs per call. Lower is better.`,
-    '', table(rows)];
+    '', table(rows), ...spinTable(report, us)];
+}
+
+/** Of that CPU, what the polling transports spent spinning with nothing found (both workers, clock time). */
+function spinTable(report, us) {
+  const polling = report.results.filter((r) => r.think && r.think.some((t) => t.spinUsPerCall));
+  if (!polling.length) return [];
+  const fmt = (t) => (t && t.spinUsPerCall ? `${t.spinUsPerCall.total.toFixed(1)} µs` : '-');
+  const rows = [['transport', ...us.map((w) => `W=${w} µs: spin/call`)]];
+  for (const r of polling) rows.push([r.transport, ...us.map((w) => fmt(r.think.find((t) => t.workUs === w)))]);
+  return ['', 'Of that CPU, the time the polling transports spent spinning with nothing found (client + server µs per call):', '', table(rows)];
 }
 
 /** The end-of-run summary for stdout. */

@@ -353,7 +353,7 @@ class Runner {
       m = { transport, test: r.point.test, size: r.point.size, ...(r.point.workUs === undefined ? {} : { workUs: r.point.workUs }), samples: [] };
       this.measurements.set(k, m);
     }
-    m.samples.push({ trial, count: r.count, elapsedNs: r.elapsedNs, cpu: r.cpu });
+    m.samples.push({ trial, count: r.count, elapsedNs: r.elapsedNs, cpu: r.cpu, ...(r.spin ? { spin: r.spin } : {}) });
   }
 
   /**

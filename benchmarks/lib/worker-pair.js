@@ -143,13 +143,16 @@ class WorkerPair {
   /**
    * One trial: arm the server, run the client's timed loop, collect the server's CPU. `params`
    * are the test's own (think: `workUs`; stream: `phases`); a stream trial also returns its
-   * `phases`, each { count, elapsedNs, cpu: { client, server } }.
+   * `phases`, each { count, elapsedNs, cpu: { client, server } }. A polling transport's trial
+   * also returns `spin`: { client, server }, µs each worker's provider polled with nothing found.
    */
   async trial(test, size, count, timeoutMs, params = {}) {
     await this.server.request('expect', { test, size, count, ...params }, 10000);
     const run = await this.client.request('run', { test, size, count, address: this.address, ...params }, timeoutMs);
     const rep = await this.server.request('report', {}, 10000);
     const out = { elapsedNs: run.elapsedNs, cpu: { client: run.cpu, server: rep.cpu } };
+    // Polling transports also say how long each side spun with nothing found (µs).
+    if (typeof run.spinNs === 'number' && typeof rep.spinNs === 'number') out.spin = { client: run.spinNs / 1e3, server: rep.spinNs / 1e3 };
     if (run.phases) {
       out.phases = run.phases.map((p, i) => ({ count: p.count, elapsedNs: p.elapsedNs, cpu: { client: p.cpu, server: rep.phases[i] } }));
     }

@@ -37,6 +37,8 @@ function createAdapter({ pollMode }) {
     return new RawViSocket(vi, slot);
   };
   return {
+    /** What the completion queue spent polling with nothing found, in ns (the think-time table). */
+    spinNs: () => provider.stats()?.spinNs ?? 0,
     async listen(onConnection) {
       const name = `bench-raw-${process.pid}`;
       const listener = provider.listen(name, {}, (incoming) => {

@@ -47,7 +47,7 @@ function definitions() {
 
 function createAdapter(options) {
   const vianet = require(path.join(ROOT, 'dist'));
-  return netAdapter(vianet, {
+  const adapter = netAdapter(vianet, {
     where: async () => ({ listen: { host: '127.0.0.1', port: 0 } }),
     serverOptions: { sovia: options.sovia },
     connectOptions: { transport: 'shm', sovia: options.sovia },
@@ -60,6 +60,17 @@ function createAdapter(options) {
       }
     },
   });
+  // What this process's shm completion queue spent polling with nothing found (the think-time
+  // table reports it): the worker holds only this transport's connections.
+  const { PROVIDERS } = require(path.join(ROOT, 'dist', 'providers', 'index.js'));
+  const shm = PROVIDERS.find((p) => p.name === 'shm');
+  adapter.spinNs = () => {
+    const provider = shm && shm.provider();
+    if (!provider) return null;
+    const stats = provider.stats(); // null until the first connection: nothing polled yet
+    return stats ? stats.spinNs : 0;
+  };
+  return adapter;
 }
 
 module.exports = { definitions, createAdapter, POLL_MODES, PRESETS };

@@ -238,6 +238,19 @@ function phasedSinkHandler(sock, stats) {
   };
 }
 
+/**
+ * The time this process's provider has spent polling with nothing found, in ns (adapter.spinNs:
+ * the shm completion queue's counter), or null for a transport that does not poll.
+ */
+function spinNs(adapter) {
+  return typeof adapter.spinNs === 'function' ? adapter.spinNs() : null;
+}
+
+function spinSince(adapter, start) {
+  const now = spinNs(adapter);
+  return now === null || start === null ? null : now - start;
+}
+
 /** CPU (µs) between two process.cpuUsage() readings. */
 function cpuBetween(a, b) {
   return { user: b.user - a.user, system: b.system - a.system };
@@ -266,7 +279,7 @@ function armServerConnection(sock, test, size, count, { workUs = 0, stats = null
 }
 
 async function runServer(adapter) {
-  const state = { sockets: new Set(), newest: null, listener: null, cpuStart: null, waiters: [], errors: [], armNext: null, stream: null };
+  const state = { sockets: new Set(), newest: null, listener: null, cpuStart: null, spinStart: null, waiters: [], errors: [], armNext: null, stream: null };
   // The client's connect may complete before this side has accepted (Unix sockets do): `expect`
   // then waits for the connection to show up rather than failing.
   const connection = () => (state.newest ? Promise.resolve(state.newest)
@@ -313,16 +326,18 @@ async function runServer(adapter) {
         armServerConnection(await connection(), test, size, count, { workUs });
       }
       state.cpuStart = process.cpuUsage();
+      state.spinStart = spinNs(adapter);
       return {};
     },
     async report() {
       if (!state.cpuStart) throw Object.assign(new Error('report before expect'), { code: 'EBENCH_STATE' });
       const { cpuStart, stream } = state;
       const cpu = cpuSince(cpuStart);
+      const spin = spinSince(adapter, state.spinStart);
       state.cpuStart = null;
       state.stream = null;
       state.armNext = null;
-      return stream ? { cpu, phases: streamReport(stream, cpuStart) } : { cpu };
+      return stream ? { cpu, phases: streamReport(stream, cpuStart) } : { cpu, spinNs: spin };
     },
     async snapshot({ connections, fdsAtMost, shmemAtMost, waitMs = 0, stableMs = 0 }) {
       const snap = await settledSnapshot(() => (typeof connections !== 'number' || state.sockets.size === connections)
@@ -610,6 +625,7 @@ async function runClient(adapter) {
     async run({ test, size, count, address, phases }) {
       let elapsed;
       let cpu;
+      const spinStart = spinNs(adapter);
       if (test === 'stream') {
         const out = await phasedStream(adapter, address, size, phases);
         const sum = (f) => out.reduce((a, p) => a + f(p), 0);
@@ -634,7 +650,7 @@ async function runClient(adapter) {
         cpu = cpuSince(start);
         release();
       }
-      return { elapsedNs: Number(elapsed), cpu };
+      return { elapsedNs: Number(elapsed), cpu, spinNs: spinSince(adapter, spinStart) };
     },
     async openIdle({ address, count, concurrency = 8, stallMs = 10000 }) {
       // An idle connection that breaks later is an error of the test, seen at the next snapshot.
