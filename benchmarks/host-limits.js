@@ -22,15 +22,18 @@ const { execFileSync, fork } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { ROOT, arg } = require('./lib/cli');
 
-const ROOT = path.resolve(__dirname, '..');
 const SOURCES = path.join(__dirname, 'host-limits');
 const ECHO = '--echo-server';
+/** Both ends poll the way the default does, whatever VIA_NET_POLL says. */
+const SOVIA = { pollMode: 'adaptive' };
 
+/** `--name N`, a positive number, or `fallback` when absent. */
 function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
+  const raw = arg(name, undefined);
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
   return v;
 }
@@ -38,7 +41,7 @@ function option(name, fallback) {
 if (process.argv[2] === ECHO) {
   // The via-net end of part 3: an echo server in its own process.
   const net = require(path.join(ROOT, 'dist'));
-  const server = net.createServer((s) => {
+  const server = net.createServer({ sovia: SOVIA }, (s) => {
     s.setNoDelay(true);
     s.on('data', (d) => s.write(d));
     s.on('error', () => {});
@@ -56,7 +59,7 @@ const JSON_OUT = process.argv.includes('--json');
 /** More sleeps than this share of a burst's messages: the burst ran on wake-ups, not polling. */
 const COLLAPSE_SHARE = 0.1;
 
-/** Compiles the two probes; null (with the reason) when there is no C compiler. */
+/** Compiles the two probes: { dir, bin }, or { reason } when there is no C compiler. */
 function compile() {
   const cc = process.env.CC || 'cc';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'via-net-host-limits-'));
@@ -99,13 +102,13 @@ async function viaNetBursts() {
   const provider = shm && shm.provider();
   if (!provider) return { reason: `the shm provider is unavailable: ${shm ? shm.unavailableReason() : 'not built'}` };
   const net = require(dist);
-  const child = fork(__filename, [ECHO], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, VIA_NET_POLL: 'adaptive' } });
+  const child = fork(__filename, [ECHO], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const { port } = await new Promise((resolve, reject) => {
       child.once('message', resolve);
       child.once('exit', (code) => reject(new Error(`echo server exited with ${code}`)));
     });
-    const socket = net.connect({ port, host: '127.0.0.1', transport: 'shm' });
+    const socket = net.connect({ port, host: '127.0.0.1', transport: 'shm', sovia: SOVIA });
     await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     socket.setNoDelay(true);
     const message = Buffer.alloc(4, 7);

@@ -39,17 +39,15 @@ static void deliver(Side* to, uint64_t seq) {
   }
 }
 
-// Waits for message `seq`; returns how many times it slept.
+// Waits for message `seq`: spins up to `spin_ns`, then sleeps. Returns how many times it slept.
 static int await(Side* me, uint64_t seq, uint64_t spin_ns) {
   uint64_t start = now_ns();
-  while (atomic_load(&me->seq) < seq) {
-    if (now_ns() - start >= spin_ns) goto sleep;
+  while (now_ns() - start < spin_ns) {
+    if (atomic_load(&me->seq) >= seq) return 0;
 #if defined(__x86_64__)
     __builtin_ia32_pause();
 #endif
   }
-  return 0;
-sleep:;
   int sleeps = 0;
   for (;;) {
     atomic_store(&me->sleeping, 1);
@@ -88,7 +86,7 @@ int main(int argc, char** argv) {
     }
     _exit(0);
   }
-  printf("{\"spinMicros\":%s,\"gapMs\":%d,\"messagesPerBurst\":%d,\"bursts\":[", argv[1], gap_ms, per_burst);
+  printf("{\"spinMicros\":%llu,\"gapMs\":%d,\"messagesPerBurst\":%d,\"bursts\":[", (unsigned long long)(spin_ns / 1000), gap_ms, per_burst);
   uint64_t seq = 0;
   for (int b = 0; b < bursts; b++) {
     int sleeps = 0;
