@@ -8,7 +8,7 @@
 import * as net from 'net';
 import createDebug from 'debug';
 import type { IncomingVi, Vi, ViListener, ViProvider } from './providers/types';
-import type { SoviaConnectionApi, SoviaParams } from './sovia/types';
+import type { Handshake, SoviaConnectionApi, SoviaParams } from './sovia/types';
 import { CLOSE_LINGER_MS, Deadlines } from './linger';
 import { transportUnavailable } from './errors';
 import { attachEngine, Socket } from './socket';
@@ -20,7 +20,7 @@ import {
 import { rendezvousForServerAddress } from './transport/rendezvous';
 import { handleTakenAway, sharingPrimary } from './transport/cluster';
 import { getProvider, unavailableReason } from './transport/providers';
-import { recvDepthFor, resolveParams, SoviaConnection } from './sovia';
+import { recvDepthFor, resolveParams, SoviaConnection, wakeupFor } from './sovia';
 import { AddressInfoLike, acceptedLocalAddress, peerAsSeenByServer, sourceAddressFor } from './transport/addresses';
 import { decodeConnectPayload, encodeAcceptPayload } from './transport/payload';
 
@@ -60,7 +60,7 @@ const dropping = new Deadlines<SoviaConnectionApi>(CLOSE_LINGER_MS, (engine) => 
  * Close an accepted VI the way node closes a dropped TCP connection: FIN at once, nothing read.
  * The engine finishes the handshake in the background without keeping the process alive.
  */
-function dropConnection(vi: Vi, params: SoviaParams): void {
+function dropConnection(vi: Vi, params: SoviaParams, handshake: Handshake | undefined): void {
   let engine: SoviaConnectionApi | null = null;
   let closed = false;
   engine = new SoviaConnection(vi, params, {
@@ -72,7 +72,7 @@ function dropConnection(vi: Vi, params: SoviaParams): void {
       if (engine) dropping.delete(engine);
       vi.close();
     },
-  });
+  }, handshake);
   vi.unref();
   engine.end();
   if (!closed) dropping.add(engine);
@@ -298,9 +298,12 @@ export class Server extends net.Server {
       return;
     }
 
+    // A client that sent its WAKEUP with the connect gets ours with the accept (sovia/types.ts Handshake).
+    const handshake: Handshake | undefined = payload.wakeup ? { peer: payload.wakeup, announced: true } : undefined;
     let vi: Vi;
     try {
-      vi = incoming.accept({ recvDepth: recvDepthFor(params), payload: encodeAcceptPayload(targetIndex) });
+      const reply = encodeAcceptPayload({ target: targetIndex, wakeup: handshake ? wakeupFor(params) : null });
+      vi = incoming.accept({ recvDepth: recvDepthFor(params), payload: reply });
     } catch (err) {
       // Out of fds or memory (EMFILE, ENFILE, ENOMEM): the provider has answered the connector,
       // whose TCP fallback then fails or succeeds exactly as node:net would. Never our crash.
@@ -310,7 +313,7 @@ export class Server extends net.Server {
 
     if (self.maxConnections && self._connections >= self.maxConnections) {
       // Like node: accept, then close at once (the client sees 'connect', 'end', 'close'), and say so.
-      dropConnection(vi, params);
+      dropConnection(vi, params, handshake);
       if (sockname && peername) {
         this.emit('drop', {
           __proto__: null,
@@ -331,7 +334,7 @@ export class Server extends net.Server {
       writableHighWaterMark: self.highWaterMark,
     } as net.SocketConstructorOpts);
     try {
-      attachEngine(socket, provider, vi, params, peername, sockname);
+      attachEngine(socket, provider, vi, params, peername, sockname, handshake);
     } catch (err) {
       debug('cannot start engine: %s', (err as Error).message);
       vi.close();

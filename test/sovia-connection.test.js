@@ -61,6 +61,53 @@ describe('sovia close state machine (SOVIA paper figure 11)', () => {
     expect(b.bytes).to.equal(100000);
   });
 
+  it('with the WAKEUPs in the connect handshake: established at once, no WAKEUP packet, same bytes and close', async () => {
+    const { provider, a, b } = connectedPair({ handshake: true, providerOptions: { schedule: 'manual' } });
+    expect([a.conn.state, b.conn.state]).to.deep.equal(['ESTABLISHED', 'ESTABLISHED']);
+    let called = false;
+    const data = patternBuffer(100000, 3);
+    a.write(data).then(() => { called = true; });
+    const back = patternBuffer(7000, 4);
+    b.write(back);
+    await tick();
+    // Nothing to wait for: the first packets are DATA, and the copies' callbacks have run.
+    expect(called).to.equal(true);
+    a.end();
+    b.end();
+    await settle(provider);
+    expect([a.conn.state, b.conn.state]).to.deep.equal(['CLOSED', 'CLOSED']);
+    expect(sha256(b.received())).to.equal(sha256(data));
+    expect(sha256(a.received())).to.equal(sha256(back));
+    expect(a.established || b.established, 'onEstablished is for a WAKEUP packet only').to.equal(false);
+    // Each side's FIN and its FINACK of the other's, and no WAKEUP.
+    expect(a.conn.stats.controlPacketsSent).to.equal(2);
+    expect(b.conn.stats.controlPacketsSent).to.equal(2);
+    expect(provider.stats.creditViolations).to.equal(0);
+  });
+
+  it('a WAKEUP packet after a handshake that carried one is a protocol violation', async () => {
+    const { provider, a, b, viA, pa } = connectedPair({ handshake: true, providerOptions: { schedule: 'manual' } });
+    const control = viA.allocSendBuffer(8);
+    control.writeUInt32LE(pa.chunkSize, 0);
+    control.writeUInt32LE(2, 4);
+    viA.postSend(control, 0, 8, encodeImmediate(PacketType.WAKEUP, pa.window));
+    await settle(provider);
+    expect(b.error && b.error.code).to.equal('EPROTO');
+    expect(b.error.message).to.match(/second WAKEUP/);
+    await a.until(() => a.closed, 'A closed');
+  });
+
+  it('an empty window from the handshake is a protocol violation, not a throw', async () => {
+    const provider = new MemoryProvider({});
+    const p = params({});
+    const [viA] = provider.createPair(recvDepthFor(p), recvDepthFor(p));
+    const a = new Endpoint('A');
+    a.conn = new SoviaConnection(viA, p, a.events(), { peer: { window: 0, chunkSize: 100, ackSlots: 1 }, announced: true });
+    await a.until(() => a.closed, 'A closed');
+    expect(a.error && a.error.code).to.equal('EPROTO');
+    expect(a.error.message).to.match(/empty window/);
+  });
+
   it('simultaneous close goes through CLOSING on both sides', async () => {
     const { provider, a, b } = connectedPair({ providerOptions: { schedule: 'manual' } });
     await settle(provider);

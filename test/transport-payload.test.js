@@ -14,7 +14,9 @@ const base = {
   localPort: 40000,
   forced: false,
   sovia: { window: 32, ackThreshold: 16 },
+  wakeup: null,
 };
+const wakeup = { window: 32, chunkSize: 32768, ackSlots: 2 };
 
 describe('transport payloads', () => {
   it('a connect payload decodes to what was encoded', () => {
@@ -23,6 +25,8 @@ describe('transport payloads', () => {
       { ...base, targets: [], port: 0, sovia: null, forced: true },
       { ...base, localAddress: '::ffff:127.0.0.2', localPort: 65535 },
       { ...base, targets: [{ address: 'fe80::1%lo', family: 'IPv6' }] },
+      { ...base, wakeup },
+      { ...base, targets: [], sovia: null, localAddress: '127.0.0.1', wakeup: { window: 1, chunkSize: 1, ackSlots: 1 } },
     ]) {
       expect(decodeConnectPayload(encodeConnectPayload(p))).to.deep.equal(p);
     }
@@ -41,6 +45,11 @@ describe('transport payloads', () => {
       emptyAddress: encodeConnectPayload({ ...base, targets: [{ address: `fe80::1%${'x'.repeat(300)}`, family: 'IPv6' }] }),
       window: encodeConnectPayload({ ...base, sovia: { window: 65536, ackThreshold: 16 } }),
       threshold: encodeConnectPayload({ ...base, sovia: { window: 8, ackThreshold: 16 } }),
+      truncatedWakeup: encodeConnectPayload({ ...base, targets: [], wakeup }).subarray(0, 7 + 8 + 11),
+      emptyWindow: encodeConnectPayload({ ...base, wakeup: { ...wakeup, window: 0 } }),
+      zeroChunk: encodeConnectPayload({ ...base, wakeup: { ...wakeup, chunkSize: 0 } }),
+      hugeChunk: encodeConnectPayload({ ...base, wakeup: { ...wakeup, chunkSize: 2 ** 31 } }),
+      noAckSlots: encodeConnectPayload({ ...base, wakeup: { ...wakeup, ackSlots: 0 } }),
     };
     for (const [name, buf] of Object.entries(variants)) {
       const out = decodeConnectPayload(buf);
@@ -48,10 +57,21 @@ describe('transport payloads', () => {
     }
   });
 
-  it('an accept payload carries the target index, and nothing else is one', () => {
-    for (const i of [-1, 0, 15]) expect(decodeAcceptPayload(encodeAcceptPayload(i))).to.equal(i);
+  it('an accept payload carries the target index and the server\'s WAKEUP, and nothing else is one', () => {
+    for (const target of [-1, 0, 15]) {
+      for (const w of [null, wakeup]) {
+        const p = { target, wakeup: w };
+        expect(decodeAcceptPayload(encodeAcceptPayload(p))).to.deep.equal(p);
+      }
+    }
+    const good = encodeAcceptPayload({ target: 0, wakeup });
+    expect(good.length).to.equal(15);
     expect(decodeAcceptPayload(undefined)).to.equal(null);
     expect(decodeAcceptPayload(Buffer.from('{"v":1,"target":0}'))).to.equal(null);
     expect(decodeAcceptPayload(Buffer.from([3, 0]))).to.equal(null);
+    expect(decodeAcceptPayload(good.subarray(0, 14)), 'truncated').to.equal(null);
+    expect(decodeAcceptPayload(Buffer.concat([good, Buffer.from([0])])), 'trailing').to.equal(null);
+    expect(decodeAcceptPayload(encodeAcceptPayload({ target: 0, wakeup: { ...wakeup, window: 0 } })), 'empty window').to.equal(null);
+    expect(decodeAcceptPayload(Buffer.concat([Buffer.from([3]), good.subarray(1)])), 'old format, new length').to.equal(null);
   });
 });

@@ -10,7 +10,7 @@
  */
 import createDebug from 'debug';
 import type { Vi, ViError, ViHandler } from '../providers/types';
-import type { SoviaConnectionApi, SoviaEvents, SoviaParams, SoviaStats, WriteCallback } from './types';
+import type { Handshake, SoviaConnectionApi, SoviaEvents, SoviaParams, SoviaStats, Wakeup, WriteCallback } from './types';
 import { encodeImmediate, FIN_CLOSED, immediateType, immediateValue, PacketType, packetTypeName } from './packet';
 import { recvDepthFor, validateParams } from './params';
 import { CreditLedger } from './credits';
@@ -58,6 +58,18 @@ export function joinPayloads(packets: Buffer[]): Buffer {
     end += p.length;
   }
   return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
+}
+
+/** The WAKEUP an engine with these parameters announces (in its first packet or a handshake). */
+export function wakeupFor(params: SoviaParams): Wakeup {
+  return { window: params.window, chunkSize: params.chunkSize, ackSlots: new CreditLedger(params.window, params.ackThreshold).ackSlots };
+}
+
+/** Why a peer's WAKEUP is unacceptable, or null. */
+function wakeupProblem(w: Wakeup): string | null {
+  if (!(w.window >= 1)) return 'WAKEUP with an empty window';
+  if (!(w.chunkSize >= 1)) return 'WAKEUP with a zero chunk size';
+  return null;
 }
 
 export class SoviaConnection implements SoviaConnectionApi {
@@ -132,7 +144,11 @@ export class SoviaConnection implements SoviaConnectionApi {
     maxQueuedReceived: 0,
   };
 
-  constructor(vi: Vi, params: SoviaParams, events: SoviaEvents) {
+  /**
+   * `handshake`: the WAKEUPs went with the connect handshake (types.ts Handshake); without it, each
+   * side sends its WAKEUP as its first packet, as the SOVIA paper's does.
+   */
+  constructor(vi: Vi, params: SoviaParams, events: SoviaEvents, handshake?: Handshake) {
     validateParams(params);
     const depth = recvDepthFor(params);
     if (vi.recvDepth < depth) {
@@ -162,9 +178,24 @@ export class SoviaConnection implements SoviaConnectionApi {
     };
     vi.setHandler(handler);
     vi.setPollMode(params.pollMode, params.spinMicros);
-    // Descriptors first, then WAKEUP(w) as our very first packet.
+    // Descriptors first, then WAKEUP(w) as our very first packet, unless the handshake carried it.
     vi.postRecv(depth);
-    this.postControl(PacketType.WAKEUP, params.window, WAKEUP_PAYLOAD);
+    if (!handshake) {
+      this.postControl(PacketType.WAKEUP, params.window, WAKEUP_PAYLOAD);
+      return;
+    }
+    const problem = wakeupProblem(handshake.peer);
+    if (problem !== null) this.protocolError(problem);
+    else this.acceptWakeup(handshake.peer);
+  }
+
+  /** The peer can take `w.window` DATA packets: sending may start. */
+  private acceptWakeup(w: Wakeup): void {
+    this.peerChunkLimit = w.chunkSize;
+    this.credits.setPeerAckSlots(w.ackSlots);
+    this.peerWakeup = true;
+    this.credits.open(w.window);
+    log('vi %d: peer WAKEUP window %d', this.vi.id, w.window);
   }
 
   // ---------------------------------------------------------------- public API
@@ -354,28 +385,28 @@ export class SoviaConnection implements SoviaConnectionApi {
       return;
     }
     switch (type) {
-      case PacketType.WAKEUP:
+      case PacketType.WAKEUP: {
         if (this.peerWakeup) return this.protocolError('second WAKEUP');
-        if (value < 1) return this.protocolError('WAKEUP with an empty window');
         if (data.length > MAX_WAKEUP_PAYLOAD) return this.protocolError('oversized WAKEUP');
-        if (data.length >= 4) {
-          const chunk = data.readUInt32LE(0);
-          if (chunk < 1) return this.protocolError('WAKEUP with a zero chunk size');
-          this.peerChunkLimit = chunk;
-        }
-        // Without the field, assume the fewest ACK slots: ACK only once the whole window is pending.
-        this.credits.setPeerAckSlots(data.length >= 8 ? data.readUInt32LE(4) : 1);
-        this.peerWakeup = true;
+        // Without the fields: our own chunk size, and the fewest ACK slots (ACK only once the whole
+        // window is pending).
+        const wakeup: Wakeup = {
+          window: value,
+          chunkSize: data.length >= 4 ? data.readUInt32LE(0) : this.peerChunkLimit,
+          ackSlots: data.length >= 8 ? data.readUInt32LE(4) : 1,
+        };
+        const problem = wakeupProblem(wakeup);
+        if (problem !== null) return this.protocolError(problem);
         this.vi.markTaken?.(data.length);
-        this.credits.open(value);
+        this.acceptWakeup(wakeup);
         // WAKEUP, FIN and FINACK each arrive at most once, in a slot reserved for them
         // (recvDepthFor, credits.ts): their descriptors are never needed again, so not re-posted.
-        log('vi %d: peer WAKEUP window %d', this.vi.id, value);
         if (this.events.onEstablished) {
           this.events.onEstablished();
           if (this.closed) return;
         }
         break;
+      }
       case PacketType.DATA:
         if (this.peerFin) return this.protocolError('DATA after FIN');
         if (data.length > this.peerChunkLimit) return this.protocolError(`DATA of ${data.length} bytes above chunk size ${this.peerChunkLimit}`);

@@ -1,5 +1,5 @@
 /** The SOVIA protocol engine (SOVIA paper section 4). Provider-independent. */
-export { SoviaConnection } from './connection';
+export { SoviaConnection, wakeupFor } from './connection';
 export {
   DEFAULT_PARAMS,
   PRESETS,

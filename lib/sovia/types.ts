@@ -23,6 +23,29 @@ export interface SoviaParams {
 
 export type PresetName = 'BASE' | 'FLOWCNTL' | 'DACKS' | 'COMBINE';
 
+/**
+ * What a WAKEUP packet announces: the sender's receive window (its descriptors for our DATA), the
+ * largest DATA it sends, and the descriptors it reserves for our standalone ACKs.
+ */
+export interface Wakeup {
+  window: number;
+  chunkSize: number;
+  ackSlots: number;
+}
+
+/**
+ * WAKEUPs exchanged in the connect handshake instead of as the first packets (a transport that
+ * carries a payload with its connect request and its accept reply can do that): the client's
+ * goes with the request, the server's with the reply. Both ends must agree, or one would wait
+ * for a WAKEUP packet the other never sends.
+ */
+export interface Handshake {
+  /** The peer's WAKEUP, already received. */
+  peer: Wakeup;
+  /** Ours went with the handshake: no WAKEUP packet. */
+  announced: true;
+}
+
 /** What the engine tells its owner (the facade socket). */
 export interface SoviaEvents {
   /**
@@ -33,7 +56,8 @@ export interface SoviaEvents {
   /**
    * Optional (added later): the peer's WAKEUP arrived, so DATA can flow; writes made before were
    * queued. A facade may wait for this before emitting 'connect' so that the first writes
-   * complete at once, as they do on TCP. Called once, before any onData.
+   * complete at once, as they do on TCP. Called once, before any onData; never when the connect
+   * handshake carried the WAKEUP (the engine is established from its construction).
    */
   onEstablished?(): void;
   /**

@@ -8,12 +8,12 @@ import * as dns from 'dns';
 import { isIP } from 'net';
 import createDebug from 'debug';
 import type { Vi, ViProvider } from '../providers/types';
-import type { SoviaParams } from '../sovia/types';
+import type { Handshake, SoviaParams } from '../sovia/types';
 import type { UserLevelPlan } from './plan';
 import { allocateEphemeralPort, familyOf, sourceAddressFor, Target } from './addresses';
 import { decodeAcceptPayload, encodeConnectPayload } from './payload';
 import { isLocalAddress } from './locality';
-import { recvDepthFor, resolveParams } from '../sovia';
+import { recvDepthFor, resolveParams, wakeupFor } from '../sovia';
 import { codedError } from '../errors';
 
 const debug = createDebug('via-net:transport');
@@ -22,6 +22,8 @@ export interface AttemptResult {
   provider: ViProvider;
   vi: Vi;
   params: SoviaParams;
+  /** The server took our WAKEUP with the connect and sent its own with the accept. */
+  handshake: Handshake | undefined;
   /** The TCP target the server accepted (null for unix paths). */
   target: Target | null;
   localAddress: string | null;
@@ -115,6 +117,7 @@ export function attemptUserLevel(
         localPort,
         forced: plan.forced,
         sovia: { window: p.window, ackThreshold: p.ackThreshold },
+        wakeup: wakeupFor(p),
       });
       debug('connect %s via %s (recvDepth %d)', plan.rendezvous, provider.name, recvDepth);
       let settled = false;
@@ -132,15 +135,21 @@ export function attemptUserLevel(
           return;
         }
         const accepted = decodeAcceptPayload(reply);
-        let target: Target | null = null;
-        if (targets.length > 0) {
-          const i = accepted ?? 0;
-          target = targets[i] ?? targets[0];
+        if (accepted?.wakeup == null) {
+          // Every server of this version answers our WAKEUP with its own; one that does not would
+          // wait for a WAKEUP packet we never send.
+          vi.close();
+          lastErr = codedError('EPROTO', `${provider.name} connect to ${plan.rendezvous}: the accept reply carries no WAKEUP`);
+          next();
+          return;
         }
+        let target: Target | null = null;
+        if (targets.length > 0) target = targets[accepted.target] ?? targets[0];
         finish(null, {
           provider,
           vi,
           params: p,
+          handshake: { peer: accepted.wakeup, announced: true },
           target,
           localAddress: target ? sourceAddressFor(target, requestedLocal) : null,
           localPort,

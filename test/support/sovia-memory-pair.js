@@ -3,7 +3,7 @@
 // every engine event, a controllable reader, and helpers that hash what was sent and received.
 
 const crypto = require('crypto');
-const { SoviaConnection, recvDepthFor, resolveParams } = require('../../dist/sovia');
+const { SoviaConnection, recvDepthFor, resolveParams, wakeupFor } = require('../../dist/sovia');
 const { MemoryProvider } = require('../../dist/providers/memory');
 const { bytes } = require('./prng');
 
@@ -117,6 +117,7 @@ class Endpoint {
 /**
  * A connected pair. `opts.provider` (a MemoryProvider) or `opts.providerOptions`; `a`/`b` are
  * SOVIA options for each side (defaults: the engine defaults, with no environment).
+ * `opts.handshake`: the WAKEUPs go with the (simulated) connect handshake, not as packets.
  */
 function connectedPair(opts = {}) {
   const provider = opts.provider || new MemoryProvider(opts.providerOptions || {});
@@ -125,8 +126,9 @@ function connectedPair(opts = {}) {
   const [viA, viB] = provider.createPair(recvDepthFor(pa), recvDepthFor(pb));
   const a = new Endpoint('A');
   const b = new Endpoint('B');
-  a.conn = new SoviaConnection(viA, pa, a.events());
-  b.conn = new SoviaConnection(viB, pb, b.events());
+  const handshake = (peer) => (opts.handshake ? { peer: wakeupFor(peer), announced: true } : undefined);
+  a.conn = new SoviaConnection(viA, pa, a.events(), handshake(pb));
+  b.conn = new SoviaConnection(viB, pb, b.events(), handshake(pa));
   return { provider, a, b, viA, viB, pa, pb };
 }
 
