@@ -9,11 +9,11 @@
  * that let the rest out, for a bounded time. (Small writes never wait here: they are combined
  * in shared memory, see Vi.stage. A SIGKILL runs no handler; what the provider holds survives it.)
  */
-import createDebug from 'debug';
+import { logger } from './log';
 import type { ViProvider } from './providers/types';
 import type { SoviaConnectionApi } from './sovia/types';
 
-const debug = createDebug('via-net:exit');
+const debug = logger('via-net:exit');
 
 /** Give up when the peers returned nothing for this long (a stopped or wedged peer)... */
 const IDLE_LIMIT_MS = 500;

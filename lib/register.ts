@@ -26,10 +26,10 @@
 import Module = require('module');
 import path = require('path');
 import net = require('net');
-import createDebug from 'debug';
+import { logger } from './log';
 import type * as Facade from './index';
 
-const debug = createDebug('via-net:register');
+const debug = logger('via-net:register');
 
 
 const kRegistered = Symbol.for('via-net.register');

@@ -6,7 +6,7 @@
  * keepAlive and getConnections() all cover both kinds).
  */
 import * as net from 'net';
-import createDebug from 'debug';
+import { logger } from './log';
 import type { IncomingVi, Vi, ViListener, ViProvider } from './providers/types';
 import type { Handshake, SoviaConnectionApi, SoviaParams } from './sovia/types';
 import { CLOSE_LINGER_MS, Deadlines } from './linger';
@@ -24,7 +24,7 @@ import { recvDepthFor, resolveParams, SoviaConnection, wakeupFor } from './sovia
 import { AddressInfoLike, acceptedLocalAddress, peerAsSeenByServer, sourceAddressFor } from './transport/addresses';
 import { decodeConnectPayload, encodeAcceptPayload } from './transport/payload';
 
-const debug = createDebug('via-net:facade');
+const debug = logger('via-net:facade');
 
 
 export interface ViaServerOptions extends net.ServerOpts {

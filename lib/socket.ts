@@ -9,7 +9,7 @@
  * kBytesWritten) that we maintain when there is no handle.
  */
 import * as net from 'net';
-import createDebug from 'debug';
+import { logger } from './log';
 import type { Vi, ViProvider } from './providers/types';
 import type { Handshake, SoviaConnectionApi, SoviaParams } from './sovia/types';
 import { fromEngineError, NodeStyleError, transportUnavailable } from './errors';
@@ -25,7 +25,7 @@ import { guardTlsWrapping, handleVisible, UserLevelHandle } from './user-handle'
 import { CLOSE_LINGER_MS, Deadlines } from './linger';
 import { acceptNodeInstances } from './constructors';
 
-const debug = createDebug('via-net:facade');
+const debug = logger('via-net:facade');
 
 const { kTimeout, kBytesRead, kBytesWritten, kSetNoDelay, kAsyncId, kHandle } = internals;
 const nodeSocket = internals.socket;

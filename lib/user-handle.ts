@@ -11,10 +11,10 @@
  * wrapping it directly (guardTlsWrapping, below), and passing the socket to another process
  * throws a clear error rather than reaching libuv.
  */
-import createDebug from 'debug';
+import { logger } from './log';
 import { AddressInfoLike } from './transport/addresses';
 
-const debug = createDebug('via-net:handle');
+const debug = logger('via-net:handle');
 
 /** libuv's error numbers, as a TCPWrap returns them. */
 const UV_ENOTCONN = -107;

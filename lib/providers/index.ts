@@ -11,7 +11,12 @@
 import type { ViProvider } from './types';
 import { shmProvider, shmUnavailableReason } from './shm';
 import { verbsProvider, verbsUnavailableReason } from './verbs';
-import { Diagnosis, diagnoseShm, diagnoseVerbs } from './diagnose';
+import type { Diagnosis } from './diagnose';
+
+/** `via-net doctor` alone needs the checks: loaded on its first use. */
+function diagnose(name: 'diagnoseShm' | 'diagnoseVerbs'): () => Diagnosis {
+  return () => (require('./diagnose') as typeof import('./diagnose'))[name]();
+}
 
 export interface ProviderEntry {
   /** The name users select it by (the `transport` option, VIA_NET_TRANSPORT). */
@@ -28,8 +33,8 @@ export interface ProviderEntry {
 
 /** Entries are read at each use, never cached: the table is the whole registry. */
 export const PROVIDERS: ProviderEntry[] = [
-  { name: 'shm', auto: true, provider: shmProvider, unavailableReason: shmUnavailableReason, diagnose: diagnoseShm },
-  { name: 'verbs', auto: true, provider: verbsProvider, unavailableReason: verbsUnavailableReason, diagnose: diagnoseVerbs },
+  { name: 'shm', auto: true, provider: shmProvider, unavailableReason: shmUnavailableReason, diagnose: diagnose('diagnoseShm') },
+  { name: 'verbs', auto: true, provider: verbsProvider, unavailableReason: verbsUnavailableReason, diagnose: diagnose('diagnoseVerbs') },
 ];
 
 export function providerEntry(name: string): ProviderEntry | undefined {

@@ -20,7 +20,7 @@
  * descriptors before VipConnectRequest: the acceptor may send WAKEUP at once, and the connector
  * finds it queued when its connect completes.
  */
-import createDebug from 'debug';
+import { logger } from '../log';
 import type {
   ConnectCallback,
   ConnectOptions,
@@ -38,7 +38,7 @@ import type {
 import { codedError } from '../errors';
 import type { ProviderEntry } from './index';
 
-const log = createDebug('via-net:memory');
+const log = logger('via-net:memory');
 
 /** How completions are scheduled. */
 export type MemorySchedule =

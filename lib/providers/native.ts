@@ -3,10 +3,10 @@
  * working over TCP: the reason is logged once through debug('via-net:native') and kept for
  * `providerUnavailableReason()` and `via-net doctor`.
  */
-import createDebug from 'debug';
+import { logger } from '../log';
 import * as path from 'node:path';
 
-const debug = createDebug('via-net:native');
+const debug = logger('via-net:native');
 
 /** The raw binding's shape (see native/addon.cc). */
 export interface NativeBinding {

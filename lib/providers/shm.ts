@@ -6,7 +6,7 @@
  * handler. Received bytes are copied once, by native code, from shared memory into a JS-owned
  * arena; handlers get slices of it that are never written again (a fresh arena replaces a full one).
  */
-import createDebug from 'debug';
+import { logger } from '../log';
 import { loadNative, type LinkInfo, type NativeBinding, type NativeCompletionQueue, type NativeConstants, type NativeVi } from './native';
 import { allowedUidsFromEnv, entryPath, prepareEntry, shareEntry } from './rundir';
 import { isMarked, memberPath, placeMarker, retireMarker, sweepMarkers } from './shared-name';
@@ -28,7 +28,7 @@ import type {
 } from './types';
 import { codedError } from '../errors';
 
-const debug = createDebug('via-net:shm');
+const debug = logger('via-net:shm');
 
 /** Completions harvested per dispatch (the meta array's size follows). */
 const BATCH = 64;

@@ -4,11 +4,11 @@
  * is only used when ibv_get_device_list() finds a device and rdma_cm opens an event channel.
  * Every "no" has a reason, kept for `providerUnavailableReason('verbs')` and `via-net doctor`.
  */
-import createDebug from 'debug';
+import { logger } from '../log';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const debug = createDebug('via-net:verbs');
+const debug = logger('via-net:verbs');
 
 /** Events the native Context reports (native/verbs/verbs_addon.cc, enum Event). */
 export const VerbsEvent = {

@@ -17,7 +17,7 @@
  * would give TCP; a connector names the host too, `tcp:<port>@<ip>`. A name with no host means
  * this host's loopback address.
  */
-import createDebug from 'debug';
+import { logger } from '../log';
 import { getSystemErrorName } from 'node:util';
 import { parseTcpRendezvous } from '../transport/rendezvous';
 import { loadVerbsBinding, VerbsEvent, VerbsSend, verbsStatus, type VerbsContext } from './verbs-native';
@@ -37,7 +37,7 @@ import type {
 } from './types';
 import { codedError } from '../errors';
 
-const debug = createDebug('via-net:verbs');
+const debug = logger('via-net:verbs');
 
 /** Break reasons (native/verbs/wire.h BreakReason) and what a socket sees. */
 const REASONS: Record<number, { code: string; text: string }> = {

@@ -8,7 +8,7 @@
  * asks to run again; onError and onClose are always emitted from process.nextTick, never from
  * inside a call the owner made.
  */
-import createDebug from 'debug';
+import { logger } from '../log';
 import type { Vi, ViError, ViHandler } from '../providers/types';
 import type { Handshake, SoviaConnectionApi, SoviaEvents, SoviaParams, SoviaStats, Wakeup, WriteCallback } from './types';
 import { encodeImmediate, FIN_CLOSED, immediateType, immediateValue, PacketType, packetTypeName } from './packet';
@@ -18,7 +18,7 @@ import { Segment, SendBufferPool, SendQueue } from './combiner';
 import { WriteRecord, WriteTracker } from './writes';
 import { codedError, NodeStyleError as CodedError } from '../errors';
 
-const log = createDebug('via-net:sovia');
+const log = logger('via-net:sovia');
 
 /** Marks the peer's FIN in the receive queue: onEnd fires when delivery reaches it. */
 const END = Symbol('END');

@@ -6,7 +6,7 @@
  */
 import * as dns from 'dns';
 import { isIP } from 'net';
-import createDebug from 'debug';
+import { logger } from '../log';
 import type { Vi, ViProvider } from '../providers/types';
 import type { Handshake, SoviaParams } from '../sovia/types';
 import type { UserLevelPlan } from './plan';
@@ -16,7 +16,7 @@ import { isLocalAddress } from './locality';
 import { recvDepthFor, resolveParams, wakeupFor } from '../sovia';
 import { codedError } from '../errors';
 
-const debug = createDebug('via-net:transport');
+const debug = logger('via-net:transport');
 
 export interface AttemptResult {
   provider: ViProvider;

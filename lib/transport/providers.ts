@@ -3,12 +3,12 @@
  * When node's internals that the facade needs are missing, no provider is used and via-net keeps
  * working over TCP, saying why once through debug('via-net:transport').
  */
-import createDebug from 'debug';
+import { logger } from '../log';
 import type { ViProvider } from '../providers/types';
 import { providerEntry } from '../providers';
 import { internalsProblem } from '../node-internals';
 
-const debug = createDebug('via-net:transport');
+const debug = logger('via-net:transport');
 
 let internalsReported = false;
 

@@ -5,7 +5,6 @@
  * another host (verbs) names the host too: `tcp:<port>@<ip>`; a name without a host means this
  * host. Providers parse names only through parseTcpRendezvous.
  */
-import { createHash } from 'crypto';
 import * as path from 'path';
 
 export function tcpRendezvous(port: number): string {
@@ -45,5 +44,8 @@ export function parseTcpRendezvous(name: string): { port: number; host: string |
 export function rendezvousFileName(name: string): string {
   const tcp = parseTcpRendezvous(name);
   if (tcp && tcp.host === null) return `tcp-${tcp.port}`;
+  // crypto is loaded only here: most processes only ever name TCP ports, and loading it is a
+  // tenth of via-net's load time.
+  const { createHash } = require('crypto') as typeof import('crypto');
   return `h-${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
 }
