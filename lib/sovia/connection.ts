@@ -62,7 +62,7 @@ export function joinPayloads(packets: Buffer[]): Buffer {
 
 /** The WAKEUP an engine with these parameters announces (in its first packet or a handshake). */
 export function wakeupFor(params: SoviaParams): Wakeup {
-  return { window: params.window, chunkSize: params.chunkSize, ackSlots: new CreditLedger(params.window, params.ackThreshold).ackSlots };
+  return { window: params.window, chunkSize: params.chunkSize, ackSlots: CreditLedger.ackSlotsFor(params.window, params.ackThreshold) };
 }
 
 /** Why a peer's WAKEUP is unacceptable, or null. */

@@ -53,9 +53,14 @@ export class CreditLedger {
     this.ackThreshold = threshold;
   }
 
-  /** ACK descriptors our own receive queue reserves: ceil(w/t). Announced in our WAKEUP. */
+  /** ACK descriptors a receive queue with window w and threshold t reserves: ceil(w/t). */
+  static ackSlotsFor(window: number, threshold: number): number {
+    return Math.ceil(window / threshold);
+  }
+
+  /** ACK descriptors our own receive queue reserves. Announced in our WAKEUP. */
   get ackSlots(): number {
-    return Math.ceil(this.window / this.threshold);
+    return CreditLedger.ackSlotsFor(this.window, this.threshold);
   }
 
   /** The peer reserved `slots` descriptors for our standalone ACKs. */
