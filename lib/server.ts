@@ -8,7 +8,7 @@
 import * as net from 'net';
 import { logger } from './log';
 import type { IncomingVi, Vi, ViListener, ViProvider } from './providers/types';
-import type { Handshake, SoviaConnectionApi, SoviaParams } from './sovia/types';
+import type { SoviaConnectionApi, SoviaParams, Wakeup } from './sovia/types';
 import { CLOSE_LINGER_MS, Deadlines } from './linger';
 import { transportUnavailable } from './errors';
 import { attachEngine, Socket } from './socket';
@@ -60,7 +60,7 @@ const dropping = new Deadlines<SoviaConnectionApi>(CLOSE_LINGER_MS, (engine) => 
  * Close an accepted VI the way node closes a dropped TCP connection: FIN at once, nothing read.
  * The engine finishes the handshake in the background without keeping the process alive.
  */
-function dropConnection(vi: Vi, params: SoviaParams, handshake: Handshake | undefined): void {
+function dropConnection(vi: Vi, params: SoviaParams, peerWakeup: Wakeup | undefined): void {
   let engine: SoviaConnectionApi | null = null;
   let closed = false;
   engine = new SoviaConnection(vi, params, {
@@ -72,7 +72,7 @@ function dropConnection(vi: Vi, params: SoviaParams, handshake: Handshake | unde
       if (engine) dropping.delete(engine);
       vi.close();
     },
-  }, handshake);
+  }, peerWakeup);
   vi.unref();
   engine.end();
   if (!closed) dropping.add(engine);
@@ -298,11 +298,11 @@ export class Server extends net.Server {
       return;
     }
 
-    // A client that sent its WAKEUP with the connect gets ours with the accept (sovia/types.ts Handshake).
-    const handshake: Handshake | undefined = payload.wakeup ? { peer: payload.wakeup, announced: true } : undefined;
+    // A client that sent its WAKEUP with the connect gets ours with the accept (SoviaConnection's peerWakeup).
+    const peerWakeup = payload.wakeup ?? undefined;
     let vi: Vi;
     try {
-      const reply = encodeAcceptPayload({ target: targetIndex, wakeup: handshake ? wakeupFor(params) : null });
+      const reply = encodeAcceptPayload({ target: targetIndex, wakeup: peerWakeup ? wakeupFor(params) : null });
       vi = incoming.accept({ recvDepth: recvDepthFor(params), payload: reply });
     } catch (err) {
       // Out of fds or memory (EMFILE, ENFILE, ENOMEM): the provider has answered the connector,
@@ -313,7 +313,7 @@ export class Server extends net.Server {
 
     if (self.maxConnections && self._connections >= self.maxConnections) {
       // Like node: accept, then close at once (the client sees 'connect', 'end', 'close'), and say so.
-      dropConnection(vi, params, handshake);
+      dropConnection(vi, params, peerWakeup);
       if (sockname && peername) {
         this.emit('drop', {
           __proto__: null,
@@ -334,7 +334,7 @@ export class Server extends net.Server {
       writableHighWaterMark: self.highWaterMark,
     } as net.SocketConstructorOpts);
     try {
-      attachEngine(socket, provider, vi, params, peername, sockname, handshake);
+      attachEngine(socket, provider, vi, params, peername, sockname, peerWakeup);
     } catch (err) {
       debug('cannot start engine: %s', (err as Error).message);
       vi.close();

@@ -11,7 +11,7 @@
 import * as net from 'net';
 import { logger } from './log';
 import type { Vi, ViProvider } from './providers/types';
-import type { Handshake, SoviaConnectionApi, SoviaParams } from './sovia/types';
+import type { SoviaConnectionApi, SoviaParams, Wakeup } from './sovia/types';
 import { fromEngineError, NodeStyleError, transportUnavailable } from './errors';
 import { resolveSetting, TransportName, TransportSetting, validateOption } from './transport/setting';
 import { planConnect } from './transport/plan';
@@ -290,7 +290,7 @@ export class Socket extends net.Socket {
       peername = { address: result.target.address, family: result.target.family, port: tcp.port };
       sockname = { address: result.localAddress, family: familyOf(result.localAddress), port: result.localPort };
     }
-    attachEngine(this, result.provider, result.vi, result.params, peername, sockname, result.handshake);
+    attachEngine(this, result.provider, result.vi, result.params, peername, sockname, result.peerWakeup);
     (this as { connecting: boolean }).connecting = false;
     self._sockname = null;
     // node emits these for names it resolved, then 'connectionAttempt', before 'connect'.
@@ -515,7 +515,7 @@ export function attachEngine(
   params: SoviaParams,
   peername: AddressInfoLike | null,
   sockname: AddressInfoLike | null,
-  handshake?: Handshake,
+  peerWakeup?: Wakeup,
 ): void {
   const st = stateOf(socket);
   const self = socket as any;
@@ -596,7 +596,7 @@ export function attachEngine(
       finished();
       vi.close();
     },
-  }, handshake);
+  }, peerWakeup);
   untrack = drainOnExit(conn.engine, provider);
   // Like a TCP handle, read only once the stream asks (_read): a paused socket, or a server's
   // pauseOnConnect one, reads nothing and holds no event loop.

@@ -102,7 +102,7 @@ describe('sovia close state machine (SOVIA paper figure 11)', () => {
     const p = params({});
     const [viA] = provider.createPair(recvDepthFor(p), recvDepthFor(p));
     const a = new Endpoint('A');
-    a.conn = new SoviaConnection(viA, p, a.events(), { peer: { window: 0, chunkSize: 100, ackSlots: 1 }, announced: true });
+    a.conn = new SoviaConnection(viA, p, a.events(), { window: 0, chunkSize: 100, ackSlots: 1 });
     await a.until(() => a.closed, 'A closed');
     expect(a.error && a.error.code).to.equal('EPROTO');
     expect(a.error.message).to.match(/empty window/);

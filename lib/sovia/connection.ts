@@ -10,7 +10,7 @@
  */
 import { logger } from '../log';
 import type { Vi, ViError, ViHandler } from '../providers/types';
-import type { Handshake, SoviaConnectionApi, SoviaEvents, SoviaParams, SoviaStats, Wakeup, WriteCallback } from './types';
+import type { SoviaConnectionApi, SoviaEvents, SoviaParams, SoviaStats, Wakeup, WriteCallback } from './types';
 import { encodeImmediate, FIN_CLOSED, immediateType, immediateValue, PacketType, packetTypeName } from './packet';
 import { recvDepthFor, validateParams } from './params';
 import { CreditLedger } from './credits';
@@ -145,10 +145,13 @@ export class SoviaConnection implements SoviaConnectionApi {
   };
 
   /**
-   * `handshake`: the WAKEUPs went with the connect handshake (types.ts Handshake); without it, each
-   * side sends its WAKEUP as its first packet, as the SOVIA paper's does.
+   * `peerWakeup`: the WAKEUPs were exchanged in the connect handshake (a transport that carries a
+   * payload with its connect request and its accept reply can do that), and this is the peer's;
+   * ours went there too, so no WAKEUP packet is sent. Both ends must agree, or one would wait for
+   * a packet the other never sends. Without it, each side's WAKEUP is its first packet, as in the
+   * SOVIA paper.
    */
-  constructor(vi: Vi, params: SoviaParams, events: SoviaEvents, handshake?: Handshake) {
+  constructor(vi: Vi, params: SoviaParams, events: SoviaEvents, peerWakeup?: Wakeup) {
     validateParams(params);
     const depth = recvDepthFor(params);
     if (vi.recvDepth < depth) {
@@ -180,13 +183,13 @@ export class SoviaConnection implements SoviaConnectionApi {
     vi.setPollMode(params.pollMode, params.spinMicros);
     // Descriptors first, then WAKEUP(w) as our very first packet, unless the handshake carried it.
     vi.postRecv(depth);
-    if (!handshake) {
+    if (!peerWakeup) {
       this.postControl(PacketType.WAKEUP, params.window, WAKEUP_PAYLOAD);
       return;
     }
-    const problem = wakeupProblem(handshake.peer);
+    const problem = wakeupProblem(peerWakeup);
     if (problem !== null) this.protocolError(problem);
-    else this.acceptWakeup(handshake.peer);
+    else this.acceptWakeup(peerWakeup);
   }
 
   /** The peer can take `w.window` DATA packets: sending may start. */

@@ -33,18 +33,7 @@ export interface Wakeup {
   ackSlots: number;
 }
 
-/**
- * WAKEUPs exchanged in the connect handshake instead of as the first packets (a transport that
- * carries a payload with its connect request and its accept reply can do that): the client's
- * goes with the request, the server's with the reply. Both ends must agree, or one would wait
- * for a WAKEUP packet the other never sends.
- */
-export interface Handshake {
-  /** The peer's WAKEUP, already received. */
-  peer: Wakeup;
-  /** Ours went with the handshake: no WAKEUP packet. */
-  announced: true;
-}
+
 
 /** What the engine tells its owner (the facade socket). */
 export interface SoviaEvents {
@@ -134,4 +123,3 @@ export interface SoviaStats {
   /** Registered send buffers allocated. */
   sendBuffersAllocated: number;
 }
-

@@ -8,7 +8,7 @@ import * as dns from 'dns';
 import { isIP } from 'net';
 import { logger } from '../log';
 import type { Vi, ViProvider } from '../providers/types';
-import type { Handshake, SoviaParams } from '../sovia/types';
+import type { SoviaParams, Wakeup } from '../sovia/types';
 import type { UserLevelPlan } from './plan';
 import { allocateEphemeralPort, familyOf, sourceAddressFor, Target } from './addresses';
 import { decodeAcceptPayload, encodeConnectPayload } from './payload';
@@ -22,8 +22,8 @@ export interface AttemptResult {
   provider: ViProvider;
   vi: Vi;
   params: SoviaParams;
-  /** The server took our WAKEUP with the connect and sent its own with the accept. */
-  handshake: Handshake | undefined;
+  /** The server's WAKEUP, sent with its accept (it took ours with the connect). */
+  peerWakeup: Wakeup;
   /** The TCP target the server accepted (null for unix paths). */
   target: Target | null;
   localAddress: string | null;
@@ -149,7 +149,7 @@ export function attemptUserLevel(
           provider,
           vi,
           params: p,
-          handshake: { peer: accepted.wakeup, announced: true },
+          peerWakeup: accepted.wakeup,
           target,
           localAddress: target ? sourceAddressFor(target, requestedLocal) : null,
           localPort,

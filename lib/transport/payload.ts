@@ -24,7 +24,7 @@
  * Accept payload: u8 format (ACCEPT_FORMAT), i16 target index (-1 for unix paths); or, answering
  * a connect payload that carried the client's WAKEUP, u8 ACCEPT_WAKEUP_FORMAT, i16 target index,
  * the server's wakeup. Carrying both WAKEUPs in the handshake lets either side send DATA as soon as
- * it is connected, instead of one more round trip later (lib/sovia/types.ts Handshake).
+ * it is connected, instead of one more round trip later (SoviaConnection's peerWakeup).
  */
 import { isIP } from 'net';
 import { familyOf, type Target } from './addresses';

@@ -126,7 +126,7 @@ function connectedPair(opts = {}) {
   const [viA, viB] = provider.createPair(recvDepthFor(pa), recvDepthFor(pb));
   const a = new Endpoint('A');
   const b = new Endpoint('B');
-  const handshake = (peer) => (opts.handshake ? { peer: wakeupFor(peer), announced: true } : undefined);
+  const handshake = (peer) => (opts.handshake ? wakeupFor(peer) : undefined);
   a.conn = new SoviaConnection(viA, pa, a.events(), handshake(pb));
   b.conn = new SoviaConnection(viB, pb, b.events(), handshake(pa));
   return { provider, a, b, viA, viB, pa, pb };
