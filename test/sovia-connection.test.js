@@ -158,6 +158,24 @@ describe('sovia close state machine (SOVIA paper figure 11)', () => {
     expect(sha256(b.received())).to.equal(sha256(data));
   });
 
+  it('onEnd comes after the setImmediate callbacks the last data scheduled, as EOF from a kernel socket does', async () => {
+    const { provider, a, b } = connectedPair({ providerOptions: { schedule: 'manual' } });
+    await settle(provider);
+    b.accept = () => {
+      setImmediate(() => b.log.push('immediate'));
+      return true;
+    };
+    a.write(Buffer.from('QUIT\r\n'));
+    a.conn.end();
+    await tick();
+    // DATA and FIN are delivered in one synchronous run of the provider.
+    provider.runPending();
+    expect(b.log).to.deep.equal(['data']);
+    await settle(provider);
+    expect(b.log.slice(0, 3)).to.deep.equal(['data', 'immediate', 'end']);
+    expect(sha256(b.received())).to.equal(sha256(Buffer.from('QUIT\r\n')));
+  });
+
   it('fails writes after end() with EPIPE', async () => {
     const { a, b } = connectedPair();
     a.conn.end();

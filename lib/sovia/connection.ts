@@ -105,6 +105,10 @@ export class SoviaConnection implements SoviaConnectionApi {
   private peerFin = false;
   private peerFinFirst = false;
   private endDelivered = false;
+  /** onData has run at least once: the end of stream then waits for a check phase (deliver()). */
+  private dataDelivered = false;
+  /** The peer's FIN is next for the reader, waiting for that check phase. */
+  private endHeld = false;
   /** The VI broke after the peer's FIN: not an error, but nothing more can be sent. */
   private peerGone = false;
   /**
@@ -558,6 +562,19 @@ export class SoviaConnection implements SoviaConnectionApi {
     if (this.exiting) return;
     while (!this.paused && queue.length > 0 && !this.closed) {
       if (queue[0] === END) {
+        // A kernel socket reports EOF from a later read than the one that returned the last
+        // bytes, after the check phase. Apps depend on that: an answer built in a setImmediate
+        // (or a promise library's) after the last 'data' still finds the socket writable. DATA
+        // and FIN often come in one batch here, or in two dispatches of one spinning drive.
+        if (this.dataDelivered && !this.endHeld) {
+          this.dataDelivered = false;
+          this.endHeld = true;
+          setImmediate(() => {
+            this.endHeld = false;
+            if (!this.closed) this.pump();
+          });
+        }
+        if (this.endHeld) return;
         queue.shift();
         this.endDelivered = true;
         this.events.onEnd();
@@ -577,6 +594,7 @@ export class SoviaConnection implements SoviaConnectionApi {
         } finally {
           this.delivering = false;
         }
+        this.dataDelivered = true;
       }
       if (this.closed) return;
       // The reader asked for more while taking this chunk (a synchronous _read): not a pause.

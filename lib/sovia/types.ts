@@ -55,7 +55,10 @@ export interface SoviaEvents {
    * alive; a facade uses this to do the same.
    */
   onReadingChanged?(reading: boolean): void;
-  /** The peer sent FIN after its last byte; every byte has been passed to onData. */
+  /**
+   * The peer sent FIN after its last byte; every byte has been passed to onData. As from a kernel
+   * socket, never in the same event-loop turn as the onData of the bytes it arrived with.
+   */
   onEnd(): void;
   /** The connection is fully closed: FIN and FINACK exchanged both ways, or it broke. */
   onClose(): void;

@@ -35,7 +35,7 @@ function acceptOne(ctx, { serverOptions = {}, errorListener = true, onSocket = n
       ctx.track(sock);
       ctx.report('accepted');
       onSocket(sock, log);
-      log.closed.then(() => resolve(log));
+      log.closed.then(() => resolve({ ...log, sock }));
     });
     ctx.serve(server);
   });
@@ -325,6 +325,36 @@ const scenarios = [
         });
         worker.once('error', (err) => resolve({ workerError: String(err) }));
       });
+    },
+  },
+
+  {
+    id: 's',
+    name: "client writes a command and destroy()s at once (basic-ftp's QUIT); the server answers from a setImmediate",
+    listener: 'survivor',
+    victimStays: true,
+    survivor: (ctx) =>
+      acceptOne(ctx, {
+        // ftp-srv answers from a promise chain run by setImmediate: over TCP the end of stream is
+        // read on a later turn, so the socket is still writable when the answer goes out.
+        onSocket: (sock) =>
+          sock.once('data', () =>
+            setImmediate(() => {
+              sock.answer = { writable: sock.writable };
+              if (sock.writable) sock.write('221 bye\r\n');
+            }),
+          ),
+      }).then((log) => ({ events: log.events, ...log.sock.answer })),
+    async victim(ctx) {
+      const sock = ctx.connect();
+      sock.on('error', noop);
+      sock.once('connect', () => {
+        ctx.track(sock);
+        sock.write('QUIT\r\n');
+        sock.destroy();
+      });
+      await new Promise((resolve) => sock.once('close', resolve));
+      return { destroyed: sock.destroyed };
     },
   },
 
