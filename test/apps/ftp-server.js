@@ -14,5 +14,6 @@ const server = new FtpSrv({
   log: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, child() { return this; } },
 });
 server.on('login', (_data, resolve) => resolve({ root }));
+server.on('disconnect', () => console.log('DISCONNECT'));
 server.listen().then(() => console.log('READY'));
 process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
