@@ -51,6 +51,10 @@ describe('bench:apps runner (--quick --trials 1 --json)', function () {
     }
   });
 
+  it('no app printed to stderr under via-net what it did not print under node:net (its error log is behaviour)', () => {
+    expect(report.warnings.filter((w) => w.includes('printed to stderr'))).to.deep.equal([]);
+  });
+
   it('via-net ran over shm at both ends of every row, except HTTPS, HTTP/2 and connection-per-request HTTP on TCP; node:net over TCP', () => {
     expect(report.warnings).to.deep.equal([]);
     for (const r of report.rows) {

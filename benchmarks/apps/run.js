@@ -265,7 +265,34 @@ async function runTrial(c, mode, server, ctx) {
     };
     if (result.atConnect) detail.http2Over = result.atConnect.wrapper;
   }
-  return { samples, transports, detail, checks };
+  return { samples, transports, detail, checks, stderr: client.stderr };
+}
+
+/**
+ * Lines an app printed to stderr under via-net and not under node:net (its own error log: ftp-srv
+ * logs a reply it could not send there). via-net's own DEBUG output is not the app's.
+ */
+function onlyUnderVia(viaText, netText) {
+  const lines = (text) => text.split('\n').map((l) => l.trim()).filter((l) => l && !/\bvia-net:/.test(l));
+  const seen = new Set(lines(netText));
+  return [...new Set(lines(viaText).filter((l) => !seen.has(l)))];
+}
+
+/** A warning per app (server, or a case's clients) that printed to stderr under via-net only. */
+function stderrWarnings(servers, trials) {
+  const warnings = [];
+  const warn = (who, extra) => {
+    if (extra.length) warnings.push(`${who} printed to stderr under via-net only: ${extra.slice(0, 3).join(' | ').slice(0, 300)}`);
+  };
+  for (const name of new Set(servers.map((s) => s.name))) {
+    const text = (mode) => servers.filter((s) => s.name === name && s.mode === mode).map((s) => s.app.stderr).join('\n');
+    warn(`the ${name} server`, onlyUnderVia(text('via-net'), text('node:net')));
+  }
+  for (const c of new Set(trials.map((t) => t.case))) {
+    const text = (mode) => trials.filter((t) => t.case === c && t.mode === mode).map((t) => t.stderr).join('\n');
+    warn(`the ${c} client`, onlyUnderVia(text('via-net'), text('node:net')));
+  }
+  return warnings;
 }
 
 /**
@@ -331,7 +358,7 @@ async function main() {
         const def = SERVERS[name];
         const port = def.fixedPort ? await freePort() : null;
         const app = new App(def.script, def.args(ctx, mode, port), { mode, probe: true, env: ctx.env });
-        const s = { app, port };
+        const s = { app, port, name, mode: mode.name };
         servers.push(s);
         const m = await app.waitFor(def.fixedPort ? /READY/ : PORT_LINE);
         if (!def.fixedPort) s.port = Number(m[1]);
@@ -361,6 +388,7 @@ async function main() {
       options: { ...OPTIONS, cases: cases.map((c) => c.name) },
       ...summarize(cases.map((c) => ({ ...c, rows: rowsOf(c), integrity: INTEGRITY[c.server] })), trials, ceilings),
     };
+    report.warnings.push(...stderrWarnings(servers, trials));
     if (flag('json')) process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
     else process.stdout.write(formatTable(report));
     if (report.warnings.length) process.stderr.write(`\n${report.warnings.map((w) => `WARNING: ${w}`).join('\n')}\n`);
