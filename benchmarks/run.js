@@ -65,6 +65,8 @@ async function main(argv) {
     idleConnections: opts.idleConnections,
     stream: { coldBytes: opts.coldBytes, warmBytes: opts.warmBytes },
     thinkUs: opts.thinkUs,
+    // --quick is the smoke test (CI runs it): it keeps the short warm-up.
+    warmupSeconds: opts.quick ? 0.2 : 1,
     progress,
   });
   const raw = await runner.run();

@@ -30,9 +30,14 @@ const STREAM_WRITE = 65536;
 /** The stream test's phases, in order, as recorded in the measurements. */
 const STREAM_PHASES = ['coldStream', 'warmStream'];
 const VERIFY_BYTES = 256 * 1024 + 7;
-/** A worker pair's warm-up per test (see Runner.warmUp): this much looping, in at most this many chunks. */
-const WARMUP_NS = 200e6;
-const WARMUP_CHUNKS = 200;
+/**
+ * A worker pair's warm-up per test (see Runner.warmUp): this much looping (o.warmupSeconds), in at
+ * most this many chunks. A fresh worker's first messages run in V8's interpreter, and over shm
+ * its first 1,000 round trips or so were slower than the warm path by 10-50x: 200 ms of them left
+ * the first trials on the warm-up (4 B: 26-70 µs one-way in trial 1 after 200 ms, 9 µs after 1 s).
+ */
+const WARMUP_SECONDS = 1;
+const WARMUP_CHUNKS = 1000;
 
 /** Iterations for the calibration pass (also the warm-up): cheap, but enough to time. */
 function calibrationCount(test, size) {
@@ -125,6 +130,7 @@ class Runner {
    * @param {number} [o.idleConnections]  connections per transport for the idle test after them (0: none)
    * @param {{coldBytes: number, warmBytes: number}} [o.stream]  the cold/warm stream test's sizes
    * @param {number[]} [o.thinkUs]  the think-time test's server work, µs per request
+   * @param {number} [o.warmupSeconds]  each worker pair's warm-up per test (default 1)
    * @param {import('./progress').Progress} o.progress
    */
   constructor(o) {
@@ -138,6 +144,7 @@ class Runner {
     this.counts = new Map();
     this.idle = [];
     this.warmed = new Set(); // `${transport}/${test}` whose worker pair has run its warm-up
+    this.warmupNs = 0; // wall time of warm-ups not yet taken out of a block's (takeWarmup)
   }
 
   active() {
@@ -216,16 +223,28 @@ class Runner {
    * A worker pair's first block of a test: V8 compiles the hot path only after thousands of calls,
    * so a fresh process pays interpreter speed for its first messages (measured over shm: a new
    * pair's first 5,000 4 B round trips averaged 53 µs one-way, the next 8,700 3 µs). Run the first
-   * point untimed, in short chunks, for WARMUP_NS (or WARMUP_CHUNKS chunks). Later blocks reuse
+   * point untimed, in short chunks, for o.warmupSeconds (or WARMUP_CHUNKS chunks). Later blocks reuse
    * the warm processes and only warm their new connection.
    */
   async warmUp(pair, p) {
     const chunk = Math.max(200, calibrationCount(p.test, p.size));
+    const warmupNs = (this.o.warmupSeconds ?? WARMUP_SECONDS) * 1e9;
+    const t0 = process.hrtime.bigint();
     let spentNs = 0;
-    for (let i = 0; i < WARMUP_CHUNKS && spentNs < WARMUP_NS; i++) {
+    for (let i = 0; i < WARMUP_CHUNKS && spentNs < warmupNs; i++) {
       const r = await pair.trial(p.test, p.size, chunk, 15000, pointParams(p));
       spentNs += r.elapsedNs;
     }
+    // Not the timed tests' budget: the trials keep the iterations they were planned.
+    this.warmupNs += Number(process.hrtime.bigint() - t0);
+  }
+
+  /** The warm-up time of the block just run, moved out of the budget (with the fixed tests'). */
+  takeWarmup() {
+    const ns = this.warmupNs;
+    this.warmupNs = 0;
+    this.fixedNs += ns;
+    return ns;
   }
 
   async runBlock(def, test, countOf, onResult) {
@@ -272,7 +291,7 @@ class Runner {
           work += r.elapsedNs;
           trials++;
         });
-        wall += Number(process.hrtime.bigint() - t0);
+        wall += Number(process.hrtime.bigint() - t0) - this.takeWarmup();
       }
     }
     for (const def of this.active()) this.estimateFixed(def);
@@ -332,7 +351,7 @@ class Runner {
             work += r.elapsedNs;
             n++;
           });
-          const blockNs = Number(process.hrtime.bigint() - t0);
+          const blockNs = Number(process.hrtime.bigint() - t0) - this.takeWarmup();
           if (fixed) this.fixedNs += blockNs;
           else wall += blockNs;
         }
