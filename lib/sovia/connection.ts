@@ -571,7 +571,11 @@ export class SoviaConnection implements SoviaConnectionApi {
           this.endHeld = true;
           setImmediate(() => {
             this.endHeld = false;
-            if (!this.closed) this.pump();
+            if (this.closed) return;
+            this.pump();
+            // What the reader answered meanwhile goes out now, in the same tick as the FIN an
+            // 'end' handler usually sends: the peer then wakes once for both, not twice.
+            this.scheduleTickFlush();
           });
         }
         if (this.endHeld) return;
@@ -824,7 +828,8 @@ export class SoviaConnection implements SoviaConnectionApi {
     this.tickFlushScheduled = true;
     process.nextTick(() => {
       this.tickFlushScheduled = false;
-      if (this.closed) return;
+      // The peer's FIN is about to be delivered (deliver()): its setImmediate flushes instead.
+      if (this.closed || this.endHeld) return;
       this.flushDue = true;
       this.publishStaged();
       this.pump();
