@@ -33,8 +33,6 @@ export interface Wakeup {
   ackSlots: number;
 }
 
-
-
 /** What the engine tells its owner (the facade socket). */
 export interface SoviaEvents {
   /**
