@@ -454,7 +454,9 @@ void CompletionQueueCore::Drive() {
       }
       continue;
     }
-    if (!active || budget == 0 || MonotonicNs() - last_activity >= budget) break;
+    // With no VI open, nothing a spin can see is coming: a new connection arrives on a link's
+    // socket, which wakes libuv (a churning server would otherwise spin after every close).
+    if (!active || budget == 0 || !HasLiveVis() || MonotonicNs() - last_activity >= budget) break;
     // Spinning must never hold back the rest of the event loop: stop as soon as libuv has other
     // work. Busy mode runs from an idle handle (which keeps libuv "busy" by itself), so it keeps
     // its own per-turn budget and returns to the loop every turn anyway.
