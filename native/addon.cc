@@ -354,12 +354,14 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
     return Napi::Number::New(env, status);
   }
 
-  // postSend(buf: Uint8Array, offset, length, imm) -> 0 | negative SendStatus
+  // postSend(buf: Uint8Array, offset, length, imm, last?) -> 0 | negative SendStatus. `last`:
+  // the VI's final packet, which need not wake the peer (see Vi.postSend).
   Napi::Value PostSend(const Napi::CallbackInfo& info) {
     uint32_t length, imm;
     const uint8_t* data;
     if (!SendArgs(info, &data, &length, &imm)) return info.Env().Undefined();
-    return SendResult(info.Env(), entry_->vi->Send(data, length, imm));
+    bool last = info.Length() > 4 && info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
+    return SendResult(info.Env(), entry_->vi->Send(data, length, imm, !last));
   }
 
   // stage(buf, offset, length, imm) -> 0 | negative SendStatus: combine into the next send's slot.
@@ -444,8 +446,10 @@ class ViWrap : public Napi::ObjectWrap<ViWrap> {
 
 #endif
 
+  // close(quiet): `quiet` when the close handshake finished (the peer learns it lazily).
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (entry_) entry_->Close();
+    bool quiet = info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
+    if (entry_) entry_->Close(quiet);
     return info.Env().Undefined();
   }
 

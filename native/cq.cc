@@ -74,7 +74,7 @@ void ViEntry::PeerGone(BreakReason reason) {
   if (cq) cq->Kick(this);
 }
 
-void ViEntry::Close() {
+void ViEntry::Close(bool quiet) {
   if (closed) return;
   closed = true;
   std::shared_ptr<ViEntry> keep = shared_from_this();
@@ -83,7 +83,7 @@ void ViEntry::Close() {
   if (link) {
     std::shared_ptr<Link> l = link;  // a failed send kills the link, which lets go of us
     // A plain close reads at the peer as a hang-up (end of stream or reset, by what it took).
-    if (!peer_notified) l->SendClose(peer_id, BreakReason::kPeerGone);
+    if (!peer_notified) l->SendClose(peer_id, BreakReason::kPeerGone, quiet);
     peer_notified = true;
     l->EntryClosed(this);  // frees the ring now if the peer is done with it too
   }

@@ -59,7 +59,8 @@ struct ViEntry : std::enable_shared_from_this<ViEntry> {
 
   // Breaks the VI locally and tells the peer why (it gets an error completion too).
   void Break(BreakReason reason);
-  void Close();
+  // `quiet`: the owner finished the close handshake with the peer (see Link::SendClose).
+  void Close(bool quiet = false);
   // The peer is gone (CLOSE or link death): deliver what is left, then the error.
   void PeerGone(BreakReason reason);
 };

@@ -11,6 +11,14 @@
 
 namespace via {
 
+// Stops and frees a timer of the link, if it has one.
+static void CloseTimer(uv_timer_t** timer) {
+  if (!*timer) return;
+  uv_timer_stop(*timer);
+  uv_close(reinterpret_cast<uv_handle_t*>(*timer), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  *timer = nullptr;
+}
+
 // How long an idle link waits for a new connection before it closes: VIA_NET_LINK_LINGER_MS,
 // default 1 s (a churning client reconnects well within it and pays for no new link).
 uint64_t Link::linger_ms_ = [] {
@@ -101,10 +109,8 @@ Link::~Link() {
     uv_poll_stop(poll_);
     uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
   }
-  if (linger_) {
-    uv_timer_stop(linger_);
-    uv_close(reinterpret_cast<uv_handle_t*>(linger_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-  }
+  CloseTimer(&linger_);
+  CloseTimer(&quiet_close_timer_);
   // Every VI of the link holds it, so nobody can touch the regions or the doorbell any more.
   UnmapRegion(&own_);
   UnmapRegion(&peer_region_);
@@ -419,12 +425,50 @@ void Link::Reject(const WireMessage& open, int status) {
   MaybeLinger();
 }
 
-void Link::SendClose(uint32_t peer_id, BreakReason reason) {
+void Link::SendClose(uint32_t peer_id, BreakReason reason, bool quiet) {
   if (state_ != State::kUp) return;
   WireMessage msg = NewWire(WireType::kClose);
   msg.id = peer_id;
   msg.reason = static_cast<uint32_t>(reason);
-  Send(msg);
+  if (!quiet) {
+    Send(msg);
+    return;
+  }
+  quiet_closes_.push_back(msg);
+  if (quiet_closes_.size() >= kMaxQuietCloses) {
+    SendWithQuietCloses(nullptr);
+    return;
+  }
+  if (!quiet_close_timer_) {
+    quiet_close_timer_ = new uv_timer_t;
+    uv_timer_init(loop_, quiet_close_timer_);
+    quiet_close_timer_->data = this;
+    // Only frees rings in the peer: never a reason to keep this process alive.
+    uv_unref(reinterpret_cast<uv_handle_t*>(quiet_close_timer_));
+  }
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(quiet_close_timer_)))
+    uv_timer_start(quiet_close_timer_, OnQuietCloseTimer, kQuietCloseMs, 0);
+}
+
+void Link::OnQuietCloseTimer(uv_timer_t* t) {
+  auto* self = static_cast<Link*>(t->data);
+  std::shared_ptr<Link> keep = self->shared_from_this();
+  self->SendWithQuietCloses(nullptr);
+}
+
+void Link::SendWithQuietCloses(const WireMessage* msg) {
+  std::vector<WireMessage> batch;
+  batch.swap(quiet_closes_);
+  if (quiet_close_timer_) uv_timer_stop(quiet_close_timer_);
+  if (msg) batch.push_back(*msg);
+  if (fd_ < 0 || state_ == State::kDead || batch.empty()) return;
+  size_t sent = 0;
+  if (outbox_.empty()) {
+    int rc = SendWires(fd_, batch.data(), static_cast<int>(batch.size()));
+    if (rc != -EAGAIN && rc < 0) return;  // the peer is gone: the read side will say so
+    sent = rc < 0 ? 0 : static_cast<size_t>(rc);
+  }
+  for (size_t i = sent; i < batch.size(); ++i) Send(batch[i]);
 }
 
 void Link::OnClose(const WireMessage& msg) {
@@ -496,6 +540,10 @@ void Link::SetSleeping(bool sleeping) {
 
 void Link::Send(const WireMessage& msg) {
   if (fd_ < 0 || state_ == State::kDead) return;
+  if (!quiet_closes_.empty()) {
+    SendWithQuietCloses(&msg);  // CLOSEs first, in one system call with `msg`
+    return;
+  }
   // Messages go out in order: behind anything already waiting for the socket to drain.
   if (outbox_.empty()) {
     int rc = SendWire(fd_, msg, nullptr, 0);
@@ -539,11 +587,9 @@ void Link::Die(BreakReason reason) {
     uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
     poll_ = nullptr;
   }
-  if (linger_) {
-    uv_timer_stop(linger_);
-    uv_close(reinterpret_cast<uv_handle_t*>(linger_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-    linger_ = nullptr;
-  }
+  CloseTimer(&linger_);
+  CloseTimer(&quiet_close_timer_);
+  quiet_closes_.clear();
   // The fd stays open until the link is freed, so its number is not reused under a late poll.
   shutdown(fd_, SHUT_RDWR);
   host_->OnLinkGone(this);

@@ -109,8 +109,11 @@ class Link : public std::enable_shared_from_this<Link> {
                                   uint32_t payload_length, int* err);
   void Reject(const WireMessage& open, int status);
 
-  // From the VIs of this link.
-  void SendClose(uint32_t peer_id, BreakReason reason);
+  // From the VIs of this link. `quiet`: the VI ended with the close handshake finished, so the
+  // peer expects nothing from it and only needs to learn, eventually, that its ring is free. Such
+  // a CLOSE waits (at most kQuietCloseMs) to ride with the next control message: a churning pair
+  // of processes then wakes each other once per connect, not once more per close.
+  void SendClose(uint32_t peer_id, BreakReason reason, bool quiet = false);
   void EntryClosed(ViEntry* entry);
 
   // From the completion queue: the ids of our VIs the peer says have work (all of them after an
@@ -169,6 +172,9 @@ class Link : public std::enable_shared_from_this<Link> {
   // Sends a control message, or queues it until the socket drains. Never fails synchronously,
   // so callers iterating over the link's state are never cut short by a dying link.
   void Send(const WireMessage& msg);
+  // Sends the waiting quiet CLOSEs (and `msg`, if given) in one system call.
+  void SendWithQuietCloses(const WireMessage* msg);
+  static void OnQuietCloseTimer(uv_timer_t* timer);
   void Flush();
   void WatchWritable(bool on);
   // The peer is gone or broke the protocol: every VI sees its peer gone (`reason`), every open fails.
@@ -184,6 +190,8 @@ class Link : public std::enable_shared_from_this<Link> {
   int fd_;
   uv_poll_t* poll_ = nullptr;
   uv_timer_t* linger_ = nullptr;
+  uv_timer_t* quiet_close_timer_ = nullptr;
+  std::vector<WireMessage> quiet_closes_;  // CLOSEs of finished VIs, not sent yet
   MappedRegion own_;
   MappedRegion peer_region_;
   LinkPort port_;
@@ -200,6 +208,8 @@ class Link : public std::enable_shared_from_this<Link> {
   std::deque<WireMessage> outbox_;         // control messages waiting for the socket to drain
   bool pending_die_ = false;               // the outbox overflowed: the link breaks on its next event
   static constexpr size_t kMaxOutbox = 1 << 16;
+  static constexpr uint64_t kQuietCloseMs = 20;
+  static constexpr size_t kMaxQuietCloses = 64;  // one sendmmsg's worth
   static uint64_t linger_ms_;
 };
 

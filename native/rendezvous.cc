@@ -12,6 +12,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace via {
 
@@ -97,6 +98,22 @@ int SendWire(int fd, const WireMessage& msg, const int* fds, int nfds) {
   } while (n < 0 && errno == EINTR);
   if (n < 0) return -errno;
   return static_cast<size_t>(n) == size ? 0 : -EIO;
+}
+
+int SendWires(int fd, const WireMessage* msgs, int count) {
+  std::vector<iovec> iovs(count);
+  std::vector<mmsghdr> hdrs(count);
+  for (int i = 0; i < count; ++i) {
+    iovs[i] = iovec{const_cast<WireMessage*>(&msgs[i]), offsetof(WireMessage, payload) + msgs[i].payload_length};
+    hdrs[i] = mmsghdr{};
+    hdrs[i].msg_hdr.msg_iov = &iovs[i];
+    hdrs[i].msg_hdr.msg_iovlen = 1;
+  }
+  int n;
+  do {
+    n = sendmmsg(fd, hdrs.data(), static_cast<unsigned>(count), MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n < 0 ? -errno : n;
 }
 
 void CloseFds(int* fds, int nfds) {

@@ -76,6 +76,9 @@ bool SocketOwnerAlive(const std::string& name);
 
 // Sends one message with up to 2 fds. Returns 0 or -errno.
 int SendWire(int fd, const WireMessage& msg, const int* fds, int nfds);
+// Sends `count` messages without fds in one system call. Returns how many went out (the rest
+// did not fit in the socket), or -errno when none did.
+int SendWires(int fd, const WireMessage* msgs, int count);
 // Receives one message and up to `max_fds` fds (any extra fds are closed). Returns the number of
 // bytes received (0 on orderly hang-up) or -errno; the message is validated (magic, version,
 // size) by the caller through ValidWire.

@@ -163,7 +163,7 @@ SendStatus ShmVi::ClaimDescriptor() {
   return kSendOk;
 }
 
-void ShmVi::Publish(uint32_t length, uint32_t imm) {
+void ShmVi::Publish(uint32_t length, uint32_t imm, bool wake) {
   SegmentHeader* h = peer_.header();
   volatile CompletionEntry* entry = &peer_.completions()[sent_ % peer_.layout.depth];
   entry->length = length;
@@ -175,17 +175,18 @@ void ShmVi::Publish(uint32_t length, uint32_t imm) {
   // Publish, fence, then look at the peer's sleeping flag (the receiver does: mark asleep, fence,
   // re-check the queue). One of the two always sees the other's store, so no wake-up is lost.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  port_->RingIfSleeping();
+  // Not ringing leaves the peer's sleeping flag set: our next send, on any VI, rings it.
+  if (wake) port_->RingIfSleeping();
 }
 
-SendStatus ShmVi::Send(const uint8_t* data, uint32_t length, uint32_t imm) {
+SendStatus ShmVi::Send(const uint8_t* data, uint32_t length, uint32_t imm, bool wake) {
   if (broken()) return kSendBroken;
   if (length > peer_.layout.slot_size) return kSendTooLong;
   if (staging_) PublishStaged(staged_imm_);
   SendStatus status = ClaimDescriptor();
   if (status != kSendOk) return status;
   if (length) std::memcpy(peer_.slot(sent_ % peer_.layout.depth), data, length);
-  Publish(length, imm);
+  Publish(length, imm, wake);
   return kSendOk;
 }
 

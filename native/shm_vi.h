@@ -85,8 +85,9 @@ class ShmVi {
 
   // Send side (the peer's segment).
   uint32_t send_slot_size() const { return peer_.layout.slot_size; }
-  // Publishes a staged send first, so sends stay in order.
-  SendStatus Send(const uint8_t* data, uint32_t length, uint32_t imm);
+  // Publishes a staged send first, so sends stay in order. `wake` false: never ring the peer's
+  // doorbell for this one (its last packet, which the peer may find on its next wake-up).
+  SendStatus Send(const uint8_t* data, uint32_t length, uint32_t imm, bool wake = true);
   // Combining in place: appends `length` bytes to the slot of the next send without publishing
   // it (the peer sees it only if we die before publishing). `imm` is what the packet carries
   // then. kSendTooLong when the slot has no room left: publish and stage again.
@@ -148,8 +149,9 @@ class ShmVi {
 
   // Checks the peer has a receive descriptor for send number sent_ (breaking the VI if not).
   SendStatus ClaimDescriptor();
-  // Writes the completion entry of send sent_, publishes it and rings the peer if it sleeps.
-  void Publish(uint32_t length, uint32_t imm);
+  // Writes the completion entry of send sent_, publishes it and rings the peer if it sleeps
+  // (and `wake`).
+  void Publish(uint32_t length, uint32_t imm, bool wake = true);
   BreakReason reason_ = BreakReason::kNone;
 };
 

@@ -100,6 +100,34 @@ describe('shm links: one per pair of processes, shared by all their connections'
     expect(Date.now() - t0).to.be.below(LINGER_MS + 1000);
   });
 
+  it('frees a gracefully closed connection on both sides with no other traffic; later connects reuse the link', async () => {
+    // A finished connection's last FINACK and its CLOSEs do not wake the peer: they wait for the
+    // next control message, or a short timer. With nothing else sent, the timer must still free
+    // every VI on both sides, long before the link's linger.
+    const quiet = { env: { VIA_NET_LINK_LINGER_MS: '20000' } };
+    const [server, client] = await Promise.all([start(quiet), start(quiet)]);
+    const { port } = await server.call('listen');
+    const opened = await client.call('open', { port, count: 8 });
+    expect(opened).to.deep.include({ bad: 0, transports: { shm: 8 } });
+    expect((await client.call('stats')).links[0].vis).to.equal(8);
+    await client.call('closeAll');
+    const settled = (s) => s.links.length === 1 && s.links[0].vis === 0 && s.accepted === 0;
+    const [c, srv] = await Promise.all([until(() => client.call('stats'), settled, 2000), until(() => server.call('stats'), settled, 2000)]);
+    expect(c.links.map((l) => l.vis), 'client VIs').to.deep.equal([0]);
+    expect(srv.links.map((l) => l.vis), 'server VIs').to.deep.equal([0]);
+    expect(srv.accepted, 'server connections').to.equal(0);
+    // Connections opened one after another, each closing before the next opens (the closes ride
+    // with the opens), all work over the same link and leave nothing behind.
+    for (let i = 0; i < 20; i++) {
+      expect(await client.call('open', { port, count: 1 })).to.deep.include({ bad: 0, transports: { shm: 1 } });
+      await client.call('closeAll');
+    }
+    const [c2, srv2] = await Promise.all([until(() => client.call('stats'), settled, 2000), until(() => server.call('stats'), settled, 2000)]);
+    expect(c2.links.map((l) => l.vis), 'client VIs after the series').to.deep.equal([0]);
+    expect(srv2.links.map((l) => l.vis), 'server VIs after the series').to.deep.equal([0]);
+    expect(c2.links[0].pid).to.equal(server.child.pid);
+  });
+
   it('holds 10,000 concurrent connections between two processes over shm with a handful of fds', async () => {
     const [server, client] = await Promise.all([start(), start()]);
     const { port } = await server.call('listen');

@@ -119,7 +119,7 @@ export interface NativeVi {
   readonly recvDepth: number;
   readonly sendSlotSize: number;
   postRecv(count: number): void;
-  postSend(buf: Uint8Array, offset: number, length: number, imm: number): number;
+  postSend(buf: Uint8Array, offset: number, length: number, imm: number, last?: boolean): number;
   stage(buf: Uint8Array, offset: number, length: number, imm: number): number;
   publishStaged(imm: number): void;
   markTaken(bytes: number): void;
@@ -130,7 +130,8 @@ export interface NativeVi {
   inspect(): ViInspection | Record<string, never>;
   ref(): void;
   unref(): void;
-  close(): void;
+  /** `quiet`: the close handshake finished, so the peer may learn of the close late. */
+  close(quiet?: boolean): void;
 }
 
 /** Test hook targets: this VI's ring on either side, or the link's region header on either side. */

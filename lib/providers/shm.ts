@@ -101,8 +101,8 @@ class ShmVi implements Vi {
     if (count > claimed) this.native.postRecv(count - claimed);
   }
 
-  postSend(buf: Uint8Array, offset: number, length: number, imm: number): boolean {
-    const status = this.native.postSend(buf, offset, length, imm);
+  postSend(buf: Uint8Array, offset: number, length: number, imm: number, last = false): boolean {
+    const status = this.native.postSend(buf, offset, length, imm, last);
     if (status !== this.send.ok) throw this.sendError(status, length);
     return true;
   }
@@ -189,11 +189,11 @@ class ShmVi implements Vi {
     return this.closed ? null : this.native.inspect();
   }
 
-  close(): void {
+  close(finished = false): void {
     if (this.closed) return;
     this.closed = true;
     this.handler = null;
-    this.native.close();
+    this.native.close(finished);
     this.provider.forget(this);
   }
 

@@ -89,8 +89,11 @@ export interface Vi {
    * may be reused at once), false when `onSendComplete` will report it later.
    * Throws a ViError when the VI is broken (including when this send found no receive descriptor
    * posted at the peer, which breaks the VI on both sides).
+   * `last`: the VI's final packet, after which the owner closes it as `close(true)`; nothing in
+   * the peer waits for it promptly, so a provider may deliver it without waking a sleeping peer,
+   * provided the peer still gets it before it learns of the close.
    */
-  postSend(buf: Uint8Array, offset: number, length: number, imm: number): boolean;
+  postSend(buf: Uint8Array, offset: number, length: number, imm: number, last?: boolean): boolean;
   /**
    * Optional: combine small writes in place, in the memory of the next send, without sending it
    * yet. Bytes staged are the transport's: if this process dies before `publishStaged`, the peer
@@ -127,8 +130,13 @@ export interface Vi {
   /** An unref'd VI does not keep the event loop alive. */
   ref(): void;
   unref(): void;
-  /** Disconnect. Idempotent. No handler call is made after close() returns. */
-  close(): void;
+  /**
+   * Disconnect. Idempotent. No handler call is made after close() returns. `finished`: the
+   * owner completed the close handshake with the peer (both FINs sent and acknowledged), so
+   * the peer expects nothing more from this VI; a provider may then tell it lazily, batched with
+   * other messages, rather than wake it for a notice that only frees its resources.
+   */
+  close(finished?: boolean): void;
 }
 
 /** A connection request waiting for the listener's decision. */

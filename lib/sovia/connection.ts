@@ -120,6 +120,8 @@ export class SoviaConnection implements SoviaConnectionApi {
   private closeWithFin = false;
   private closed = false;
   private viClosed = false;
+  /** Both FINs went out and were acknowledged: the peer expects nothing more from the VI. */
+  private handshakeFinished = false;
   private readonly endCallbacks: WriteCallback[] = [];
 
   /** Small writes combined in place in the provider (Vi.stage): bytes and writes not yet published. */
@@ -445,10 +447,14 @@ export class SoviaConnection implements SoviaConnectionApi {
         this.peerFinFirst = !this.finSent;
         this.recvQueue.push(END);
         log('vi %d: FIN received in state %s', this.vi.id, this.state);
-        // FIN is acknowledged at once, after the descriptors freed so far are re-posted.
+        // FIN is acknowledged at once, after the descriptors freed so far are re-posted. When our
+        // own FIN was acknowledged already, this FINACK is the last packet of the connection: the
+        // peer's socket closed when its FIN went out (its engine lingers detached for this), so
+        // it need not be woken for it; it finds it on its next wake-up, at the latest when the
+        // provider tells it that we closed the VI.
         this.flushReposts();
         if (this.closed) return;
-        this.postControl(PacketType.FINACK, 0, 0);
+        this.postControl(PacketType.FINACK, 0, 0, this.finSent && this.finAcked);
         break;
       }
       case PacketType.FINACK:
@@ -720,14 +726,15 @@ export class SoviaConnection implements SoviaConnectionApi {
     const peerGoneAndEnded = this.peerGone && this.finRequested;
     if (!graceful && !peerGoneAndEnded) return;
     log('vi %d: CLOSED', this.vi.id);
+    this.handshakeFinished = graceful;
     this.terminate(null, false);
   }
 
   // ---------------------------------------------------------------- sending helpers
 
-  private postControl(type: number, value: number, payloadLength: number): void {
+  private postControl(type: number, value: number, payloadLength: number, last = false): void {
     this.counters.controlPacketsSent++;
-    this.post(encodeImmediate(type, value), this.controlBuf, 0, payloadLength, null);
+    this.post(encodeImmediate(type, value), this.controlBuf, 0, payloadLength, null, last);
   }
 
   /**
@@ -805,12 +812,12 @@ export class SoviaConnection implements SoviaConnectionApi {
     }
   }
 
-  private post(imm: number, buf: Uint8Array, offset: number, length: number, seg: Segment | null): void {
+  private post(imm: number, buf: Uint8Array, offset: number, length: number, seg: Segment | null, last = false): void {
     // Whatever is staged was written before this packet, so it goes first.
     this.publishStaged();
     let sync: boolean;
     try {
-      sync = this.vi.postSend(buf, offset, length, imm);
+      sync = this.vi.postSend(buf, offset, length, imm, last);
     } catch (err) {
       if (seg) this.sendq.completed(seg);
       this.handleBroken(err as ViError);
@@ -885,7 +892,7 @@ export class SoviaConnection implements SoviaConnectionApi {
   private closeVi(): void {
     if (this.viClosed) return;
     this.viClosed = true;
-    this.vi.close();
+    this.vi.close(this.handshakeFinished);
   }
 
   /**
