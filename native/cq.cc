@@ -171,6 +171,7 @@ void CompletionQueueCore::AddVi(const std::shared_ptr<ViEntry>& entry) {
   vis_[entry->id] = entry;
   ++live_vis_;
   RefChanged(+1);
+  new_vi_ = true;
   Kick(entry.get());  // the peer may have published before we were watching
 }
 
@@ -431,9 +432,12 @@ void CompletionQueueCore::Drive() {
   SetAllSleeping(false);
   uint64_t budget = mode_ == PollMode::kEvent ? 0 : mode_ == PollMode::kAdaptive ? spin_cur_ns_ : spin_ns_;
   uint64_t last_activity = MonotonicNs();
-  // Adaptive mode spins only after real traffic: a drive that finds nothing (a kick for a new
-  // VI, a spurious doorbell) goes back to sleep at once instead of holding the loop.
-  bool active = mode_ == PollMode::kBusy;
+  // Adaptive mode spins only after real traffic: a drive that finds nothing (a spurious
+  // doorbell, a kick) goes back to sleep at once instead of holding the loop. A new connection
+  // counts as traffic: the acceptor's first message usually comes within the connector's
+  // wake-up, and the connector, which has just sent its first bytes, expects the answer.
+  bool active = mode_ == PollMode::kBusy || new_vi_;
+  new_vi_ = false;
   const uint64_t drive_start = last_activity;
   uint64_t next_fd_check = last_activity;
   for (;;) {

@@ -157,6 +157,7 @@ class CompletionQueueCore {
   uv_timer_t* trim_ = nullptr;
   bool idle_running_ = false;
   bool kick_pending_ = false;
+  bool new_vi_ = false;            // a VI was added since the last drive: traffic is due
   uint8_t* arena_ = nullptr;
   size_t arena_size_ = 0;
   size_t arena_pos_ = 0;
