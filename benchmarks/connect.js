@@ -7,7 +7,7 @@
 // Each figure is a median over `--trials`, with the range. The server runs in a child process:
 // an echo server built with via-net (so its TCP listener is node's own) or with node:net.
 //
-//   node benchmarks/connect.js [--serial 2000] [--churn 100000] [--parallel 4] [--trials 3] [--json]
+//   node benchmarks/connect.js [--serial 2000] [--churn 100000] [--parallel 4] [--trials 3] [--warmup-ms 1000] [--json]
 const { fork } = require('node:child_process');
 const crypto = require('node:crypto');
 const net = require('node:net');
@@ -35,6 +35,7 @@ const CHURN = option('churn', 100000);
 const PARALLEL = option('parallel', 4);
 const TRIALS = option('trials', 3);
 const JSON_OUT = process.argv.includes('--json');
+const WARMUP_MS = option('warmup-ms', 1000);
 
 const via = require(path.join(__dirname, '..', 'dist'));
 const IMPLS = { 'node:net': { lib: net, server: 'net' }, 'via-net': { lib: via, server: 'via' } };
@@ -92,8 +93,14 @@ async function main() {
   const results = {};
   for (const name of Object.keys(IMPLS)) results[name] = { serialUs: [], churnPerSec: [], transports: new Set() };
   try {
-    // Warm both paths up (JIT, the shm link), then alternate trials so drift hits both alike.
-    for (const [name, impl] of Object.entries(IMPLS)) await serial(impl.lib, servers[name].port, 200, results[name].transports);
+    // Warm both paths up (JIT, the shm link) for WARMUP_MS each, as `npm run bench` does: V8
+    // optimises a connection's code only after thousands of calls, and 200 cycles left via-net's
+    // longer JavaScript path measured cold (1.77x node:net's time where warm it was 1.0-1.2x).
+    // Then alternate trials so drift hits both alike.
+    for (const [name, impl] of Object.entries(IMPLS)) {
+      const until = Date.now() + WARMUP_MS;
+      while (Date.now() < until) await serial(impl.lib, servers[name].port, 100, results[name].transports);
+    }
     for (let t = 0; t < TRIALS; t++) {
       const order = t % 2 === 0 ? Object.keys(IMPLS) : Object.keys(IMPLS).reverse();
       for (const name of order) {
