@@ -90,6 +90,7 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
                         InstanceMethod<&CompletionQueueWrap::Stats>("stats"),
                         InstanceMethod<&CompletionQueueWrap::Links>("links"),
                         InstanceMethod<&CompletionQueueWrap::EntryLive>("entryLive"),
+                        InstanceMethod<&CompletionQueueWrap::ProbeEntry>("probeEntry"),
                         InstanceMethod<&CompletionQueueWrap::RemoveRendezvousFiles>("removeRendezvousFiles"),
                         InstanceMethod<&CompletionQueueWrap::Close>("close")});
   }
@@ -220,13 +221,26 @@ class CompletionQueueWrap : public Napi::ObjectWrap<CompletionQueueWrap> {
 
   // entryLive(path): could a listener answer at this rendezvous entry? (LinkRegistry::EntryLive)
   Napi::Value EntryLive(const Napi::CallbackInfo& info) {
-    if (!CheckArgs(info, 1, "(path)")) return info.Env().Undefined();
-    if (!info[0].IsString()) {
-      CodedError(info.Env(), "ERR_INVALID_ARG_TYPE", "The \"path\" argument must be of type string", true)
-          .ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
+    if (!PathArg(info)) return info.Env().Undefined();
     return Napi::Boolean::New(info.Env(), !registry_ || registry_->EntryLive(info[0].As<Napi::String>().Utf8Value()));
+  }
+
+  // probeEntry(path) -> constants.entry.{none, process, other} (LinkRegistry::ProbeEntry): one
+  // readlink tells a connect both whether to try and whether the entry is a plain one.
+  Napi::Value ProbeEntry(const Napi::CallbackInfo& info) {
+    if (!PathArg(info)) return info.Env().Undefined();
+    auto state = registry_ ? registry_->ProbeEntry(info[0].As<Napi::String>().Utf8Value())
+                           : LinkRegistry::EntryState::kOther;
+    return Napi::Number::New(info.Env(), static_cast<int>(state));
+  }
+
+  // The (path) argument of entryLive and probeEntry, checked. False on a JS error.
+  bool PathArg(const Napi::CallbackInfo& info) {
+    if (!CheckArgs(info, 1, "(path)")) return false;
+    if (info[0].IsString()) return true;
+    CodedError(info.Env(), "ERR_INVALID_ARG_TYPE", "The \"path\" argument must be of type string", true)
+        .ThrowAsJavaScriptException();
+    return false;
   }
 
   // removeRendezvousFiles(): for process.exit(), which skips the environment's teardown.
@@ -797,6 +811,11 @@ Napi::Object Constants(Napi::Env env) {
   set(reason, "localClose", int(BreakReason::kLocalClose));
   set(reason, "peerExited", int(BreakReason::kPeerExited));
   c.Set("reason", reason);
+  Napi::Object entry = Napi::Object::New(env);
+  set(entry, "none", int(LinkRegistry::EntryState::kNone));
+  set(entry, "process", int(LinkRegistry::EntryState::kProcess));
+  set(entry, "other", int(LinkRegistry::EntryState::kOther));
+  c.Set("entry", entry);
   c.Set("pollMode", [&] {
     Napi::Object m = Napi::Object::New(env);
     set(m, "event", int(PollMode::kEvent));

@@ -337,14 +337,14 @@ int LinkRegistry::AcceptLink(int fd, const WireMessage& hello, int* fds, const L
   return 0;
 }
 
-bool LinkRegistry::EntryLive(const std::string& entry_path) const {
+LinkRegistry::EntryState LinkRegistry::ProbeEntry(const std::string& entry_path) const {
   std::string target;
   int rc = ResolveEntry(entry_path, &target);
-  if (rc == -ENOENT) return false;
-  if (rc != 0) return true;  // not ours to judge: the connect attempt reports it
+  if (rc == -ENOENT) return EntryState::kNone;
+  if (rc != 0) return EntryState::kOther;  // not ours to judge: the connect attempt reports it
   auto it = links_.find(target);
-  if (it != links_.end() && it->second->usable()) return true;
-  return SocketOwnerAlive(target);
+  if (it != links_.end() && it->second->usable()) return EntryState::kProcess;
+  return SocketOwnerAlive(target) ? EntryState::kProcess : EntryState::kNone;
 }
 
 void LinkRegistry::OnOpen(const std::shared_ptr<Link>& link, const WireMessage& open) {

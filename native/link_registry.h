@@ -52,9 +52,14 @@ class LinkRegistry : public LinkHost {
                uint32_t payload_length, const std::set<uid_t>& allowed, OpenCallback callback,
                std::shared_ptr<Link>* link);
 
-  // Could a listener answer at this entry? A live link to its process says yes at once;
-  // otherwise the process's liveness is checked (EntryLive in rendezvous.h).
-  bool EntryLive(const std::string& entry_path) const;
+  // What is at a rendezvous entry: nothing a listener could answer from; a live process's entry
+  // (a live link to its process says so at once, otherwise its liveness is checked,
+  // SocketOwnerAlive in rendezvous.h); or something else, not ours to judge (a cluster's marker,
+  // which the TypeScript side reads, or a file that is not an entry: the connect reports it).
+  enum class EntryState { kNone = 0, kProcess = 1, kOther = 2 };
+  EntryState ProbeEntry(const std::string& entry_path) const;
+  // Could a listener answer at this entry?
+  bool EntryLive(const std::string& entry_path) const { return ProbeEntry(entry_path) != EntryState::kNone; }
 
   void OnOpen(const std::shared_ptr<Link>& link, const WireMessage& open) override;
   void OnLinkGone(Link* link) override;

@@ -42,6 +42,8 @@ export interface NativeConstants {
   send: { ok: number; broken: number; noDescriptor: number; corrupt: number; tooLong: number };
   reason: { peerGone: number; noDescriptor: number; corrupt: number; localClose: number; peerExited: number };
   pollMode: { event: number; adaptive: number; busy: number };
+  /** What NativeCompletionQueue.probeEntry finds at a rendezvous entry. */
+  entry: { none: number; process: number; other: number };
 }
 
 export interface NativeCompletionQueue {
@@ -54,6 +56,11 @@ export interface NativeCompletionQueue {
   links(): LinkInfo[];
   /** Could a listener answer at this rendezvous entry (there is one, and its process lives)? */
   entryLive(path: string): boolean;
+  /**
+   * What is at a rendezvous entry: `constants.entry.none` (no listener could answer), `process`
+   * (a live process's entry), `other` (not ours to judge: a cluster's marker, or not an entry).
+   */
+  probeEntry(path: string): number;
   /** Removes this process's rendezvous files (for an exiting process). */
   removeRendezvousFiles(): void;
   close(): void;

@@ -428,7 +428,10 @@ export class ShmProvider implements ViProvider {
   mayHaveListener(name: string): boolean {
     const file = entryPath(name, this.netns);
     const cq = this.queue();
-    if (!cq.entryLive(file)) return false;
+    const state = cq.probeEntry(file);
+    const kinds = this.constants.entry;
+    if (state === kinds.none) return false;
+    if (state === kinds.process) return true; // a process's own entry is never a marker
     return !isMarked(file) || this.turns.anyLive(file, (f) => cq.entryLive(f));
   }
 
