@@ -72,7 +72,7 @@ function wakeupProblem(w: Wakeup): string | null {
   return null;
 }
 
-export class SoviaConnection implements SoviaConnectionApi {
+export class SoviaConnection implements SoviaConnectionApi, ViHandler {
   private readonly vi: Vi;
   private readonly params: SoviaParams;
   private readonly events: SoviaEvents;
@@ -180,12 +180,9 @@ export class SoviaConnection implements SoviaConnectionApi {
     this.controlBuf.writeUInt32LE(params.chunkSize, 0);
     this.controlBuf.writeUInt32LE(this.credits.ackSlots, 4);
 
-    const handler: ViHandler = {
-      onRecv: (data, imm, more) => this.onRecv(data, imm, more === true),
-      onSendComplete: () => this.onSendComplete(),
-      onBroken: (err) => this.onBroken(err),
-    };
-    vi.setHandler(handler);
+    // The engine is its VI's handler itself (no closures: thousands of idle connections each
+    // carried three, and an object for them).
+    vi.setHandler(this);
     vi.setPollMode(params.pollMode, params.spinMicros);
     // Descriptors first, then WAKEUP(w) as our very first packet, unless the handshake carried it.
     vi.postRecv(depth);
@@ -378,10 +375,10 @@ export class SoviaConnection implements SoviaConnectionApi {
     return this.vi.holdsUnread?.() ?? false;
   }
 
-  // ---------------------------------------------------------------- VI events
+  // ---------------------------------------------------------------- VI events (ViHandler: the VI alone calls these)
 
-  /** One completion; `more` says another of this VI's follows in the same dispatch (ViHandler). */
-  private onRecv(data: Buffer, imm: number, more: boolean): void {
+  /** One completion; `more` says another of this VI's follows in the same dispatch. */
+  onRecv(data: Buffer, imm: number, more?: boolean): void {
     if (this.closed) return;
     const type = immediateType(imm);
     const value = immediateValue(imm);
@@ -474,7 +471,7 @@ export class SoviaConnection implements SoviaConnectionApi {
     if (!more) this.pump();
   }
 
-  private onSendComplete(): void {
+  onSendComplete(): void {
     if (this.closed) return;
     if (this.sendFifo.length === 0) {
       log('vi %d: onSendComplete with no asynchronous send outstanding', this.vi.id);
@@ -485,7 +482,7 @@ export class SoviaConnection implements SoviaConnectionApi {
     this.pump();
   }
 
-  private onBroken(err: ViError): void {
+  onBroken(err: ViError): void {
     if (this.closed) return;
     log('vi %d: broken (%s) in state %s', this.vi.id, err.code, this.state);
     this.handleBroken(err);
