@@ -13,10 +13,10 @@
  *      calls them as `net.X.call(this)` (node's legacy-constructor pattern);
  *   2. re-parent the server classes that were built on net.Server (http, https via tls, tls) onto
  *      via-net's Server.prototype, so their listen/close register and drop the shm rendezvous;
- *   3. keep what is faster on TCP there (see tlsH2PathFromEnv and makeAgentConnect): tls.connect
- *      and http2.connect stay on node's own TCP handle unless VIA_NET_TLS_H2=auto, when TLS
- *      clients (https.Agent, undici) run over a via-net socket; an http.Agent without keep-alive
- *      (one connection per request) stays on TCP;
+ *   3. keep what is faster on TCP there (see tlsH2PathFromEnv and makeAgentConnect): TLS
+ *      clients (tls.connect: https.Agent, undici) run over a via-net socket, whose native stream
+ *      handle node's TLS wraps; cleartext http2.connect stays on node's own TCP handle unless
+ *      VIA_NET_TLS_H2=auto; an http.Agent without keep-alive (one connection per request) stays on TCP;
  *   4. install a global undici dispatcher whose connector returns via-net sockets, for `fetch`.
  * via-net's own modules must keep seeing the original `net` (they extend and call it), so their
  * `require('net')` is answered with a snapshot taken before patching.
@@ -73,21 +73,25 @@ function reparentServerClass(name: string, cls: any, viaServerProto: object, pat
 }
 
 /**
- * How TLS and HTTP/2 connections made through node's own tls.connect and http2.connect travel:
- * 'tcp' (the default) on node's kernel handle, where node runs them natively; 'auto' on the path
- * any connection would take. On a user-level transport the socket has no native handle, so node
- * runs TLS and HTTP/2 through its JS stream adapter (JSStreamSocket), which costs more per chunk
- * than shared memory saves: measured 0.61-0.91x node:net for HTTP/2 and 0.88x for HTTPS with one
- * request in flight (benchmarks/apps). Via-net is never slower than net, so they stay on TCP.
+ * How connections made through node's own tls.connect and http2.connect travel (VIA_NET_TLS_H2):
+ *  - 'tls' (the default): TLS (https.Agent, fetch over https, tls.connect, HTTP/2 over TLS) on the
+ *    path any connection would take. On a user-level transport node's TLS wraps the socket's own
+ *    native stream handle (stream-handle.ts) as it wraps a kernel one: a one-in-flight HTTPS
+ *    keep-alive request took 0.32-0.40x node:net's time over shm (benchmarks/apps, https-agent-1).
+ *    Cleartext HTTP/2 (http2.connect('http://...')) stays on node's kernel handle: node's http2
+ *    takes a handle only if it is a native StreamBase, and otherwise runs through its JS stream
+ *    adapter (JSStreamSocket), measured 0.61-0.91x node:net.
+ *  - 'tcp': both on node's kernel handle, as without via-net.
+ *  - 'auto': both on via-net's path (cleartext HTTP/2 through node's JS stream adapter).
  */
-type TlsH2Path = 'tcp' | 'auto';
+type TlsH2Path = 'tls' | 'tcp' | 'auto';
 
 function tlsH2PathFromEnv(): TlsH2Path {
   const value = process.env.VIA_NET_TLS_H2;
-  if (value === undefined || value === '' || value === 'tcp') return 'tcp';
-  if (value === 'auto') return 'auto';
-  debug('VIA_NET_TLS_H2=%s is neither tcp nor auto: using tcp', value);
-  return 'tcp';
+  if (value === undefined || value === '' || value === 'tls') return 'tls';
+  if (value === 'tcp' || value === 'auto') return value;
+  debug('VIA_NET_TLS_H2=%s is none of tls, tcp, auto: using tls', value);
+  return 'tls';
 }
 
 /**
@@ -324,7 +328,7 @@ function register(): RegisterReport {
     http.Agent.prototype.createConnection = makeAgentConnect(facade, http.Agent.prototype.createConnection);
     patched.push('http.Agent.prototype.createConnection');
   }
-  if (tlsH2 === 'auto') wrapTlsConnect(tls, facade, patched);
+  if (tlsH2 !== 'tcp') wrapTlsConnect(tls, facade, patched);
   else debug('tls.connect and http2.connect stay on TCP (VIA_NET_TLS_H2=tcp)');
   keepTlsSocketOnNodeSocket(tls, patched);
   installGlobalDispatcher(facade, patched);

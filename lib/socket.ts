@@ -22,6 +22,7 @@ import { parseOnread, UserBufferReader, type OnreadOption } from './onread';
 import { internals } from './node-internals';
 import { drainOnExit } from './exit-drain';
 import { guardTlsWrapping, handleVisible, UserLevelHandle, type HandlePort } from './user-handle';
+import { createStreamHandle } from './stream-handle';
 import { CLOSE_LINGER_MS, Deadlines } from './linger';
 import { acceptNodeInstances } from './constructors';
 
@@ -201,6 +202,7 @@ export class Socket extends net.Socket {
     }
     this.resetConnectionState(st);
     st.userLevel = true;
+    guardTlsWrapping(); // TLS may wrap the socket before it connects (tls.connect({ socket }))
     nodeSocket.unrefTimer.call(self);
     (this as { connecting: boolean }).connecting = true;
     const generation = st.generation;
@@ -476,14 +478,18 @@ acceptNodeInstances(Socket, net.Socket);
 
 /**
  * `_handle` is the kernel handle over TCP and a UserLevelHandle on a user-level transport, except
- * while node's TLS decides how to wrap the socket (see user-handle.ts): then a user-level one reads
- * as null, so TLS runs over the stream in JS instead of handing our object to C++.
+ * while node's TLS decides how to wrap the socket (see user-handle.ts): then a user-level one,
+ * established or still being set up, reads as a native stream handle over the socket
+ * (stream-handle.ts), which TLS wraps in C++ as it wraps a TCP handle; or as null where there is
+ * none to give, so TLS runs over the stream through node's own JS adapter.
  */
 Object.defineProperty(Socket.prototype, '_handle', {
   configurable: true,
   get(this: any) {
     const handle = this[kHandle];
-    if (!handleVisible() && handle instanceof UserLevelHandle) return null;
+    if (!handleVisible() && (handle instanceof UserLevelHandle || (handle == null && this.connecting && peekState(this)?.userLevel))) {
+      return streamHandleForTls(this);
+    }
     return handle;
   },
   set(this: any, value: unknown) {
@@ -491,6 +497,30 @@ Object.defineProperty(Socket.prototype, '_handle', {
     this[kHandle] = value;
   },
 });
+
+const kStreamHandle = Symbol('via-net.streamHandle');
+
+/**
+ * The native stream handle TLS is given for this socket: made once (TLS reads `_handle` twice while
+ * it decides), and only while nothing written is still queued, which TLS would wait for.
+ */
+function streamHandleForTls(socket: any): object | null {
+  const made = socket[kStreamHandle];
+  if (made !== undefined) return made;
+  const handle = socket.writableLength === 0 ? createStreamHandle(socket) : null;
+  socket[kStreamHandle] = handle;
+  if (handle !== null) {
+    // Over TCP, TLS takes the socket's handle and the socket itself reads no more, so it never
+    // sees the end of the stream. Here the socket still reads, and would end its own writing side
+    // at the peer's FIN (allowHalfOpen false) while TLS has data to send: the TLSSocket, which
+    // takes the socket's allowHalfOpen as its own (read after this, in its constructor), decides
+    // when to end instead.
+    queueMicrotask(() => {
+      socket.allowHalfOpen = true;
+    });
+  }
+  return handle;
+}
 
 // `bufferSize` is an accessor on net.Socket.prototype; shadow it on ours.
 const bufferSizeDescriptor = Object.getOwnPropertyDescriptor(net.Socket.prototype, 'bufferSize');

@@ -199,8 +199,13 @@ export function guardTlsWrapping(): void {
     // sees the end of the stream. Here it is read in JS (JSStreamSocket) and would end its own
     // writing side at the peer's FIN (allowHalfOpen false) while TLS still has data to send:
     // the TLSSocket, which has the socket's allowHalfOpen, decides when to end instead.
+    // Set after the constructor has read the socket's own allowHalfOpen for the TLSSocket.
     const stream = (args[0] as { stream?: { _handle?: unknown; allowHalfOpen?: boolean } } | null)?.stream;
-    if (stream && isUserLevelHandle(stream._handle)) stream.allowHalfOpen = true;
+    if (stream && isUserLevelHandle(stream._handle)) {
+      queueMicrotask(() => {
+        stream.allowHalfOpen = true;
+      });
+    }
     return (wrapHandle as (...a: unknown[]) => unknown).apply(this, args);
   };
 }

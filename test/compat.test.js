@@ -82,7 +82,7 @@ const MODULES = [
   'connect-forms', 'events', 'writes', 'destroy', 'flow', 'timeout', 'socket-options', 'ref-unref',
   'addresses', 'counters', 'state', 'half-open', 'abort', 'server-listen', 'server-close',
   'server-connections', 'server-errors', 'errors', 'instanceof', 'utilities', 'integrity', 'pipe',
-  'async-iteration', 'onread', 'handle', 'native-handle', 'surface',
+  'async-iteration', 'onread', 'handle', 'native-handle', 'tls', 'surface',
 ].map((name) => ({ name, ...require(`./compat/${name}`) }));
 
 const VIA_DIST = path.join(__dirname, '..', 'dist', 'index.js');

@@ -77,10 +77,16 @@ describe('HTTP/2 under via-net/register', function () {
     return r;
   }
 
-  it('h2 over TLS under register: node\'s own tls.connect, TLS on its kernel TCP handle as without register, bodies intact', async function () {
-    const r = await tlsRun({});
+  it('h2 over TLS with VIA_NET_TLS_H2=tcp: node\'s own tls.connect, TLS on its kernel TCP handle as without register, bodies intact', async function () {
+    const r = await tlsRun({ VIA_NET_TLS_H2: 'tcp' });
     if (!r) this.skip();
     expect(r.atConnect).to.include({ tlsOver: null, tlsParentHandle: 'TCP' });
+  });
+
+  it('h2 over TLS by default (the wrapped tls.connect), to a server that is not via-net\'s: TLS on the via-net socket\'s kernel handle, bodies intact', async function () {
+    const r = await tlsRun({});
+    if (!r) this.skip();
+    expect(r.atConnect).to.include({ tlsOver: 'Socket', tlsParentHandle: 'TCP' });
   });
 
   it('h2 over TLS with VIA_NET_TLS_H2=auto (the wrapped tls.connect): TLS encrypts over the via-net socket\'s kernel handle, bodies intact', async function () {
@@ -112,6 +118,23 @@ describe('HTTP/2 under via-net/register', function () {
     expect(r.transport).to.equal('shm');
     // Documented: on shm the handle is not a StreamBase, so http2 runs over a JS stream.
     expect(r.atConnect.wrapper).to.equal('JSStreamSocket');
+  });
+
+  it('h2 over TLS with both ends under register (the default): shm, node\'s TLS and HTTP/2 native over the socket\'s stream handle, bodies intact', async function () {
+    dir = scratchDir('via-net-h2-');
+    const pem = selfSignedCert(dir);
+    if (!pem) this.skip(); // no openssl on this machine
+    const env = { NODE_EXTRA_CA_CERTS: pem.cert };
+    server = startServer(SERVER, [0, pem.key, pem.cert], { ready: /^PORT (\d+)$/, env });
+    const port = Number((await server.started)[1]);
+    const run = { requests: 300, inflight: 4, warmup: 24, scheme: 'https' };
+    const r = await runClient(CLIENT, clientArgs(port, run), { env });
+    expect(r.transport).to.equal('shm');
+    // http2 takes the TLSSocket's native TLSWrap; TLS wraps the via-net socket's JSStream handle.
+    expect(r.atConnect).to.include({ wrapper: 'TLSSocket', handle: 'TLSWrap', isStreamBase: true, tlsOver: 'Socket', tlsParentHandle: 'JSStream' });
+    expect(r.responses).to.equal(run.requests + run.warmup);
+    expect(r.bad).to.equal(0);
+    expect(r.bytes).to.equal(expectedBytes(run.requests + run.warmup));
   });
 
   it('an ESM app (--import, named import of connect from node:http2) also gets TCP on the kernel handle', async () => {

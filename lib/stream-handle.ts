@@ -1,0 +1,232 @@
+/**
+ * A native stream handle over a user-level socket, for node's TLS.
+ *
+ * Node runs TLS in C++ (TLSWrap) on top of a StreamBase: a kernel socket's TCPWrap, or, for a
+ * stream that has none, a JSStream whose reads and writes are JS callbacks. For such streams node
+ * builds its own adapter (JSStreamSocket), which completes every write on a later turn of the
+ * event loop (setImmediate) before TLS may write again. Over shared memory a TLS request/response
+ * then costs about what it costs over TCP (98-108 µs against 87-104 in a two-process ping-pong of
+ * 13 B messages), because each record waits a loop turn and the process goes to sleep in between.
+ *
+ * This handle is the same kind of JSStream, driven directly: a write completes in the socket's own
+ * write callback (which the stream machinery always calls asynchronously, so TLSWrap is never
+ * re-entered from inside its write), reads go straight from 'data' into TLSWrap, and the
+ * TCP-handle calls TLS forwards to its parent (addresses, setNoDelay, ref) are answered by the
+ * socket's own handle. The same ping-pong then takes 26-28 µs.
+ *
+ * node's TLSSocket picks the socket's `_handle` when it is a net.Socket that has one (see
+ * user-handle.ts for the window in which a user-level socket answers with this handle).
+ *
+ * The JSStream class comes from `process.binding('js_stream')`, a deprecated accessor that node
+ * still provides for this module on every supported line. Where it is missing, or where using it
+ * would print or throw a deprecation (--pending-deprecation, --throw-deprecation), there is no
+ * handle and node's own adapter is used, as before.
+ */
+import { constants as osConstants } from 'os';
+import { logger } from './log';
+
+const debug = logger('via-net:stream-handle');
+
+/** libuv's codes for the completions TLSWrap understands. */
+const UV_EPIPE = -osConstants.errno.EPIPE;
+const UV_ECANCELED = -osConstants.errno.ECANCELED;
+
+/** The C++ JSStream, as node's js_stream binding exports it. */
+interface JSStreamHandle {
+  readBuffer(chunk: Buffer): void;
+  emitEOF(): void;
+  finishWrite(req: object, status: number): void;
+  finishShutdown(req: object, status: number): void;
+  [hook: string]: unknown;
+}
+type JSStreamClass = new () => JSStreamHandle;
+
+/** The socket this handle carries TLS over: via-net's Socket, seen through what we use of it. */
+export interface Carrier {
+  readonly readable: boolean;
+  readonly writable: boolean;
+  readonly destroyed: boolean;
+  readonly _handle: unknown;
+  write(chunk: Buffer, cb: (err?: Error | null) => void): boolean;
+  cork(): void;
+  uncork(): void;
+  end(cb: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  destroy(): unknown;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  once(event: 'end' | 'close', listener: () => void): unknown;
+  setNoDelay(enable?: boolean): unknown;
+  setKeepAlive(enable?: boolean, delay?: number): unknown;
+  ref(): unknown;
+  unref(): unknown;
+}
+
+let jsStreamClass: JSStreamClass | null | undefined;
+
+function deprecationsObserved(): boolean {
+  const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+  return /--(pending|throw|trace)-deprecation/.test(flags) || process.env.NODE_PENDING_DEPRECATION === '1';
+}
+
+/** node's JSStream class, or null (then TLS takes node's own adapter). Looked up once. */
+function loadJSStream(): JSStreamClass | null {
+  if (jsStreamClass !== undefined) return jsStreamClass;
+  jsStreamClass = null;
+  if (deprecationsObserved()) {
+    debug('deprecation warnings are observed: TLS uses node\'s own JS stream adapter');
+    return null;
+  }
+  try {
+    const binding = (process as unknown as { binding(name: string): { JSStream?: unknown } }).binding('js_stream');
+    if (typeof binding.JSStream === 'function') jsStreamClass = binding.JSStream as JSStreamClass;
+  } catch (err) {
+    debug('no js_stream binding (%s): TLS uses node\'s own JS stream adapter', (err as Error).message);
+  }
+  return jsStreamClass;
+}
+
+/** The completion status TLSWrap expects for a failed write: libuv's code for the error. */
+function statusOf(err: Error | null | undefined): number {
+  if (!err) return 0;
+  const code = (err as { code?: unknown }).code;
+  const errno = typeof code === 'string' ? (osConstants.errno as Record<string, number>)[code] : undefined;
+  return typeof errno === 'number' ? -errno : UV_EPIPE;
+}
+
+/** One socket's handle and the requests TLSWrap has outstanding on it. */
+class StreamHandleState {
+  writeReq: object | null = null;
+  shutdownReq: object | null = null;
+  /** A shutdown TLSWrap asked for while a write was still outstanding (it does that). */
+  pendingShutdownReq: object | null = null;
+  eof = false;
+  /** TLS closed the handle: nothing more may be reported on it. */
+  closing = false;
+
+  constructor(
+    readonly handle: JSStreamHandle,
+    private readonly socket: Carrier,
+  ) {}
+
+  write(req: object, bufs: Buffer[]): number {
+    this.writeReq = req;
+    let pending = bufs.length;
+    const done = (err?: Error | null): void => {
+      if (!err && --pending !== 0) return;
+      pending = 0;
+      this.finishWrite(statusOf(err));
+    };
+    if (bufs.length === 1) {
+      this.socket.write(bufs[0], done);
+    } else {
+      this.socket.cork();
+      for (const b of bufs) this.socket.write(b, done);
+      this.socket.uncork();
+    }
+    return 0;
+  }
+
+  finishWrite(status: number): void {
+    const req = this.writeReq;
+    if (req === null) return;
+    this.writeReq = null;
+    this.handle.finishWrite(req, status);
+    const shutdown = this.pendingShutdownReq;
+    if (shutdown !== null) {
+      this.pendingShutdownReq = null;
+      this.shutdown(shutdown);
+    }
+  }
+
+  shutdown(req: object): number {
+    if (this.writeReq !== null) {
+      this.pendingShutdownReq = req;
+      return 0;
+    }
+    this.shutdownReq = req;
+    // Asynchronously, as TLSWrap is still inside its own shutdown when it asks.
+    process.nextTick(() => this.socket.end(() => this.finishShutdown(0)));
+    return 0;
+  }
+
+  finishShutdown(status: number): void {
+    const req = this.shutdownReq;
+    if (req === null) return;
+    this.shutdownReq = null;
+    this.handle.finishShutdown(req, status);
+  }
+
+  /** The handle is closed (TLS is done with it): close the connection, then cancel what is left. */
+  close(cb: () => void): void {
+    this.closing = true;
+    const finish = (): void => {
+      this.finishWrite(UV_ECANCELED);
+      this.pendingShutdownReq = null;
+      this.finishShutdown(UV_ECANCELED);
+      cb();
+    };
+    if (this.socket.destroyed) {
+      setImmediate(finish);
+      return;
+    }
+    this.socket.once('close', finish);
+    this.socket.destroy();
+  }
+
+  emitEOF(): void {
+    if (this.eof || this.closing) return;
+    this.eof = true;
+    this.handle.emitEOF();
+  }
+}
+
+/** The address and option calls TLSWrap forwards to its parent handle, answered by the socket's. */
+const FORWARDED = ['getsockname', 'getpeername', 'getAsyncId', 'hasRef'] as const;
+
+/**
+ * A JSStream handle carrying `socket`'s bytes, for node's TLS to wrap; null when this node has
+ * none to give (then TLS uses its own adapter). The socket must not have unsent writes: TLSWrap
+ * would otherwise wait for a native write that this handle never made.
+ */
+export function createStreamHandle(socket: Carrier): JSStreamHandle | null {
+  const JSStream = loadJSStream();
+  if (JSStream === null) return null;
+  const handle = new JSStream();
+  const state = new StreamHandleState(handle, socket);
+  handle.onwrite = (req: object, bufs: Buffer[]) => state.write(req, bufs);
+  handle.onshutdown = (req: object) => state.shutdown(req);
+  handle.onreadstart = () => {
+    socket.resume();
+    return 0;
+  };
+  handle.onreadstop = () => {
+    socket.pause();
+    return 0;
+  };
+  handle.isClosing = () => !socket.readable || !socket.writable;
+  handle.close = (cb: () => void) => state.close(cb);
+  for (const name of FORWARDED) {
+    handle[name] = (...args: unknown[]) => {
+      const own = socket._handle as Record<string, unknown> | null;
+      const fn = own ? own[name] : undefined;
+      return typeof fn === 'function' ? (fn as (...a: unknown[]) => unknown).apply(own, args) : undefined;
+    };
+  }
+  handle.setNoDelay = (enable: boolean) => {
+    socket.setNoDelay(enable);
+    return 0;
+  };
+  handle.setKeepAlive = (enable: boolean, delay: number) => {
+    socket.setKeepAlive(enable, delay);
+    return 0;
+  };
+  handle.ref = () => socket.ref();
+  handle.unref = () => socket.unref();
+  // TLS starts the reads (onreadstart); until then the socket's data waits in its buffer.
+  socket.pause();
+  socket.on('data', (chunk) => handle.readBuffer(chunk));
+  socket.once('end', () => state.emitEOF());
+  // A socket destroyed underneath TLS is seen by node's TLSSocket itself, which listens to it.
+  return handle;
+}
