@@ -48,6 +48,7 @@ export interface Carrier {
   readonly destroyed: boolean;
   readonly _handle: unknown;
   write(chunk: Buffer, cb: (err?: Error | null) => void): boolean;
+  once(event: 'drain', listener: () => void): unknown;
   cork(): void;
   uncork(): void;
   end(cb: () => void): unknown;
@@ -109,21 +110,30 @@ class StreamHandleState {
     private readonly socket: Carrier,
   ) {}
 
+  /**
+   * node hands us copies of TLSWrap's buffers (JSStream::DoWrite), so a write is done as soon as
+   * the socket has taken it: on the next tick while the socket is below its high-water mark, at
+   * 'drain' otherwise (the backpressure TLSWrap gets from a kernel socket's full send buffer).
+   * Waiting for the transport to send each record instead would leave TLS one record in flight.
+   */
   write(req: object, bufs: Buffer[]): number {
     this.writeReq = req;
-    let pending = bufs.length;
-    const done = (err?: Error | null): void => {
-      if (!err && --pending !== 0) return;
-      pending = 0;
-      this.finishWrite(statusOf(err));
+    const failed = (err?: Error | null): void => {
+      if (err && this.writeReq === req) this.finishWrite(statusOf(err));
     };
+    let below = true;
     if (bufs.length === 1) {
-      this.socket.write(bufs[0], done);
+      below = this.socket.write(bufs[0], failed);
     } else {
       this.socket.cork();
-      for (const b of bufs) this.socket.write(b, done);
+      for (const b of bufs) below = this.socket.write(b, failed);
       this.socket.uncork();
     }
+    const done = (): void => {
+      if (this.writeReq === req) this.finishWrite(0);
+    };
+    if (below) process.nextTick(done);
+    else this.socket.once('drain', done);
     return 0;
   }
 

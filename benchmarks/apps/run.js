@@ -63,6 +63,7 @@ const SERVERS = {
   http: { script: script('benchmarks/http/server.js'), args: () => [] },
   https: { script: script('benchmarks/http/server.js'), args: (ctx) => [ctx.pem().key, ctx.pem().cert] },
   h2: { script: script('benchmarks/apps/h2-server.js'), args: () => [] },
+  h2s: { script: script('benchmarks/apps/h2-server.js'), args: (ctx) => [0, ctx.pem().key, ctx.pem().cert] },
   ws: { script: script('test/apps/ws-server.js'), args: () => [] },
   ftp: {
     script: script('test/apps/ftp-server.js'),
@@ -81,16 +82,19 @@ const INTEGRITY = {
   http: 'every body compared with its deterministic bytes (body.js)',
   https: 'every body compared with its deterministic bytes (body.js)',
   h2: 'every body\'s sha256 compared with the x-sha256 header and with the client\'s own computation',
+  h2s: 'every body\'s sha256 compared with the x-sha256 header and with the client\'s own computation',
   ws: 'every echo compared with what was sent; the server\'s sha256 over all it received with the runner\'s',
   ftp: 'sha256 of the uploaded and of the downloaded copy compared with the source file\'s',
 };
 const sizeLabel = (bytes) => `${bytes / MB} MB`;
 
 /**
- * The path via-net/register gives node's TLS and HTTP/2 (VIA_NET_TLS_H2): TCP on node's own handle
- * by default, where node runs them natively; shm with VIA_NET_TLS_H2=auto.
+ * The paths via-net/register gives node's TLS and cleartext HTTP/2 (VIA_NET_TLS_H2, lib/register.ts):
+ * TLS (HTTPS, HTTP/2 over TLS) on shm unless VIA_NET_TLS_H2=tcp; cleartext HTTP/2 on node's own TCP
+ * handle, where node runs it natively, unless VIA_NET_TLS_H2=auto.
  */
-const TLS_H2_PATH = process.env.VIA_NET_TLS_H2 === 'auto' ? 'shm' : 'tcp';
+const TLS_PATH = process.env.VIA_NET_TLS_H2 === 'tcp' ? 'tcp' : 'shm';
+const H2C_PATH = process.env.VIA_NET_TLS_H2 === 'auto' ? 'shm' : 'tcp';
 
 /**
  * The cases: each one client app against one server app. path: the transport via-net's ends
@@ -115,21 +119,23 @@ const CASES = [
     client: 'benchmarks/http/client.js', args: ['--api', 'close', '--inflight', 1, '--sizes', 13],
   },
   ...[1, 16].map((n) => ({
-    name: `https-agent-${n}`, server: 'https', kind: 'requests', unit: 'req/s', path: TLS_H2_PATH,
+    name: `https-agent-${n}`, server: 'https', kind: 'requests', unit: 'req/s', path: TLS_PATH,
     label: `HTTPS keep-alive (self-signed, NODE_EXTRA_CA_CERTS), https.Agent, 13 B bodies, ${n} in flight`,
     client: 'benchmarks/http/client.js', args: ['--api', 'agent', '--inflight', n, '--sizes', 13, '--https'],
   })),
-  {
-    name: 'h2-streams-16', server: 'h2', kind: 'requests', unit: 'req/s', path: TLS_H2_PATH,
-    label: `HTTP/2, one session, 16 streams in flight, ${mixed} B bodies in turn`,
-    client: 'benchmarks/apps/h2-client.js', args: ['--inflight', 16, '--sizes', mixed],
-  },
-  {
-    name: 'h2-big', server: 'h2', kind: 'transfer', unit: 'MB/s', bytes: OPTIONS.h2BigBytes, path: TLS_H2_PATH,
-    label: `HTTP/2, one ${sizeLabel(OPTIONS.h2BigBytes)} response on a warm session (after one of the same size)`,
-    client: 'benchmarks/apps/h2-client.js', args: ['--inflight', 1, '--sizes', OPTIONS.h2BigBytes, '--requests', 1, '--warmup', 1],
-    fixedCount: true,
-  },
+  ...[['h2', 'HTTP/2', [], H2C_PATH], ['h2s', 'HTTP/2 over TLS', ['--https'], TLS_PATH]].flatMap(([server, what, extra, via]) => [
+    {
+      name: `${server}-streams-16`, server, kind: 'requests', unit: 'req/s', path: via,
+      label: `${what}, one session, 16 streams in flight, ${mixed} B bodies in turn`,
+      client: 'benchmarks/apps/h2-client.js', args: ['--inflight', 16, '--sizes', mixed, ...extra],
+    },
+    {
+      name: `${server}-big`, server, kind: 'transfer', unit: 'MB/s', bytes: OPTIONS.h2BigBytes, path: via,
+      label: `${what}, one ${sizeLabel(OPTIONS.h2BigBytes)} response on a warm session (after one of the same size)`,
+      client: 'benchmarks/apps/h2-client.js', args: ['--inflight', 1, '--sizes', OPTIONS.h2BigBytes, '--requests', 1, '--warmup', 1, ...extra],
+      fixedCount: true,
+    },
+  ]),
   ...[1, 16].map((n) => ({
     name: `ws-${n}`, server: 'ws', kind: 'requests', unit: 'msg/s', echo: true, path: 'shm',
     label: `WebSocket (ws) echo, ${mixed} B binary messages in turn, ${n} in flight`,
@@ -148,7 +154,7 @@ function rowsOf(c) {
   return ['upload', 'download'].map((dir) => ({ name: `${c.name}-${dir}`, label: `${c.label}: ${dir}`, phase: dir }));
 }
 
-/** The cases --only asks for: by case name, row name or server app name (http, https, h2, ws, ftp). */
+/** The cases --only asks for: by case name, row name or server app name (http, https, h2, h2s, ws, ftp). */
 function selectCases(only) {
   if (!only) return CASES;
   const wanted = only.split(',').map((s) => s.trim()).filter(Boolean);
@@ -338,9 +344,9 @@ async function main() {
     ftpSource: (c) => ftpSources.get(c.name),
   };
   try {
-    if (cases.some((c) => c.server === 'https')) {
+    if (cases.some((c) => c.server === 'https' || c.server === 'h2s')) {
       pem = selfSignedCert(dir);
-      if (!pem) throw new Error('the https rows need openssl for their self-signed certificate (leave them out with --only)');
+      if (!pem) throw new Error('the https and h2s rows need openssl for their self-signed certificate (leave them out with --only)');
       ctx.env.NODE_EXTRA_CA_CERTS = pem.cert;
     }
     for (const c of cases.filter((x) => x.kind === 'ftp')) {
