@@ -15,7 +15,7 @@ const { runJson, ROOT } = require('./support/bench-json');
 
 const ROWS = [
   'http-agent-1', 'http-agent-16', 'fetch-1', 'fetch-16', 'http-new-conn', 'https-agent-1', 'https-agent-16',
-  'h2-streams-16', 'h2-big', 'ws-1', 'ws-16',
+  'h2-streams-16', 'h2-big', 'h2s-streams-16', 'h2s-big', 'ws-1', 'ws-16',
   'ftp-small-upload', 'ftp-small-download', 'ftp-large-upload', 'ftp-large-download',
 ];
 const RUN_LIMIT_MS = 75_000;
@@ -55,10 +55,10 @@ describe('bench:apps runner (--quick --trials 1 --json)', function () {
     expect(report.warnings.filter((w) => w.includes('printed to stderr'))).to.deep.equal([]);
   });
 
-  it('via-net ran over shm at both ends of every row, except HTTPS, HTTP/2 and connection-per-request HTTP on TCP; node:net over TCP', () => {
+  it('via-net ran over shm at both ends of every row (HTTPS and HTTP/2 over TLS included), except cleartext HTTP/2 and connection-per-request HTTP on TCP; node:net over TCP', () => {
     expect(report.warnings).to.deep.equal([]);
     for (const r of report.rows) {
-      const expected = /^(https|h2)-|^http-new-conn$/.test(r.name) ? 'tcp' : 'shm';
+      const expected = /^h2-|^http-new-conn$/.test(r.name) ? 'tcp' : 'shm';
       expect(r.path, r.name).to.equal(expected);
       expect(r.onPath, r.name).to.equal(true);
       for (const side of ['client', 'server']) {
@@ -67,9 +67,12 @@ describe('bench:apps runner (--quick --trials 1 --json)', function () {
       }
     }
     const row = (name) => report.rows.find((r) => r.name === name);
-    // http2 runs natively (on node's own socket) in both modes: register leaves it on TCP.
+    // Cleartext http2 runs natively (on node's own socket) in both modes: register leaves it on TCP.
     expect(row('h2-streams-16').modes['via-net'].http2Over).to.equal('Socket');
     expect(row('h2-streams-16').modes['node:net'].http2Over).to.equal('Socket');
+    // Over TLS, http2 runs natively on the TLSSocket in both modes; under via-net its TLS wraps the shm socket's stream handle.
+    expect(row('h2s-streams-16').modes['via-net'].http2Over).to.equal('TLSSocket');
+    expect(row('h2s-streams-16').modes['node:net'].http2Over).to.equal('TLSSocket');
     // Without keep-alive, a connection per request at both ends (on TCP: register's agent policy).
     const fresh = row('http-new-conn').modes['via-net'];
     expect(fresh.transports.client.tcp).to.be.at.least(fresh.trials[0].requests);
