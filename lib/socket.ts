@@ -501,13 +501,13 @@ Object.defineProperty(Socket.prototype, '_handle', {
 const kStreamHandle = Symbol('via-net.streamHandle');
 
 /**
- * The native stream handle TLS is given for this socket: made once (TLS reads `_handle` twice while
- * it decides), and only while nothing written is still queued, which TLS would wait for.
+ * The native stream handle TLS is given for this socket: made once (TLS reads `_handle` twice
+ * while it decides), and only while nothing written is still queued, which TLS would wait for.
  */
 function streamHandleForTls(socket: any): object | null {
   const made = socket[kStreamHandle];
   if (made !== undefined) return made;
-  const handle = socket.writableLength === 0 ? createStreamHandle(socket) : null;
+  const handle = socket.writableLength === 0 ? createStreamHandle(socket, () => socket[kHandle]) : null;
   socket[kStreamHandle] = handle;
   if (handle !== null) {
     // Over TCP, TLS takes the socket's handle and the socket itself reads no more, so it never

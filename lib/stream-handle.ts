@@ -46,7 +46,6 @@ export interface Carrier {
   readonly readable: boolean;
   readonly writable: boolean;
   readonly destroyed: boolean;
-  readonly _handle: unknown;
   write(chunk: Buffer, cb: (err?: Error | null) => void): boolean;
   once(event: 'drain', listener: () => void): unknown;
   cork(): void;
@@ -57,10 +56,6 @@ export interface Carrier {
   destroy(): unknown;
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
   once(event: 'end' | 'close', listener: () => void): unknown;
-  setNoDelay(enable?: boolean): unknown;
-  setKeepAlive(enable?: boolean, delay?: number): unknown;
-  ref(): unknown;
-  unref(): unknown;
 }
 
 let jsStreamClass: JSStreamClass | null | undefined;
@@ -167,13 +162,19 @@ class StreamHandleState {
     this.handle.finishShutdown(req, status);
   }
 
+  /** What is still outstanding will not complete: the socket has closed. */
+  cancel(): void {
+    this.closing = true;
+    this.finishWrite(UV_ECANCELED);
+    this.pendingShutdownReq = null;
+    this.finishShutdown(UV_ECANCELED);
+  }
+
   /** The handle is closed (TLS is done with it): close the connection, then cancel what is left. */
   close(cb: () => void): void {
     this.closing = true;
     const finish = (): void => {
-      this.finishWrite(UV_ECANCELED);
-      this.pendingShutdownReq = null;
-      this.finishShutdown(UV_ECANCELED);
+      this.cancel();
       cb();
     };
     if (this.socket.destroyed) {
@@ -191,22 +192,34 @@ class StreamHandleState {
   }
 }
 
-/** The address and option calls TLSWrap forwards to its parent handle, answered by the socket's. */
-const FORWARDED = ['getsockname', 'getpeername', 'getAsyncId', 'hasRef'] as const;
+/**
+ * The calls TLSWrap forwards to its parent handle (addresses, options, ref): answered by the
+ * socket's real handle, its UserLevelHandle (or node's TCPWrap after a fallback to TCP).
+ */
+const FORWARDED = ['getsockname', 'getpeername', 'getAsyncId', 'hasRef', 'setNoDelay', 'setKeepAlive', 'ref', 'unref'] as const;
 
 /**
  * A JSStream handle carrying `socket`'s bytes, for node's TLS to wrap; null when this node has
- * none to give (then TLS uses its own adapter). The socket must not have unsent writes: TLSWrap
- * would otherwise wait for a native write that this handle never made.
+ * none to give (then TLS uses node's own adapter). `native()` is the socket's real handle.
+ * The socket must not have unsent writes: TLSWrap would otherwise wait for a native write that
+ * this handle never made.
  */
-export function createStreamHandle(socket: Carrier): JSStreamHandle | null {
+export function createStreamHandle(socket: Carrier, native: () => unknown): JSStreamHandle | null {
   const JSStream = loadJSStream();
   if (JSStream === null) return null;
   const handle = new JSStream();
   const state = new StreamHandleState(handle, socket);
   handle.onwrite = (req: object, bufs: Buffer[]) => state.write(req, bufs);
   handle.onshutdown = (req: object) => state.shutdown(req);
+  // Bytes flow into the handle from TLS's first readStart on; until then the socket's data waits
+  // in its buffer (where the TLSSocket constructor takes what has already arrived).
+  let flowing = false;
   handle.onreadstart = () => {
+    if (!flowing) {
+      flowing = true;
+      socket.on('data', (chunk) => handle.readBuffer(chunk));
+      socket.once('end', () => state.emitEOF());
+    }
     socket.resume();
     return 0;
   };
@@ -214,29 +227,23 @@ export function createStreamHandle(socket: Carrier): JSStreamHandle | null {
     socket.pause();
     return 0;
   };
+  // What reads reach when TLS no longer listens (a destroyed TLSWrap gives the stream back).
+  // node calls it from C++ and aborts the process if it is not a function; like bytes arriving
+  // on a kernel socket nobody reads, they are dropped.
+  handle.onread = () => {};
   handle.isClosing = () => !socket.readable || !socket.writable;
   handle.close = (cb: () => void) => state.close(cb);
   for (const name of FORWARDED) {
     handle[name] = (...args: unknown[]) => {
-      const own = socket._handle as Record<string, unknown> | null;
-      const fn = own ? own[name] : undefined;
-      return typeof fn === 'function' ? (fn as (...a: unknown[]) => unknown).apply(own, args) : undefined;
+      const own = native() as Record<string, unknown> | null;
+      const fn = own && own !== handle ? own[name] : undefined;
+      const result = typeof fn === 'function' ? (fn as (...a: unknown[]) => unknown).apply(own, args) : undefined;
+      return result === undefined && (name === 'setNoDelay' || name === 'setKeepAlive') ? 0 : result;
     };
   }
-  handle.setNoDelay = (enable: boolean) => {
-    socket.setNoDelay(enable);
-    return 0;
-  };
-  handle.setKeepAlive = (enable: boolean, delay: number) => {
-    socket.setKeepAlive(enable, delay);
-    return 0;
-  };
-  handle.ref = () => socket.ref();
-  handle.unref = () => socket.unref();
-  // TLS starts the reads (onreadstart); until then the socket's data waits in its buffer.
   socket.pause();
-  socket.on('data', (chunk) => handle.readBuffer(chunk));
-  socket.once('end', () => state.emitEOF());
-  // A socket destroyed underneath TLS is seen by node's TLSSocket itself, which listens to it.
+  // A socket destroyed under the handle's user: what it had outstanding is cancelled, as libuv
+  // cancels a closed TCP handle's writes. (TLS learns of the close from the socket itself.)
+  socket.once('close', () => state.cancel());
   return handle;
 }
