@@ -13,10 +13,11 @@
  *      calls them as `net.X.call(this)` (node's legacy-constructor pattern);
  *   2. re-parent the server classes that were built on net.Server (http, https via tls, tls) onto
  *      via-net's Server.prototype, so their listen/close register and drop the shm rendezvous;
- *   3. keep what is faster on TCP there (see tlsH2PathFromEnv and makeAgentConnect): TLS
- *      clients (tls.connect: https.Agent, undici) run over a via-net socket, whose native stream
- *      handle node's TLS wraps; cleartext http2.connect stays on node's own TCP handle unless
- *      VIA_NET_TLS_H2=auto; an http.Agent without keep-alive (one connection per request) stays on TCP;
+ *   3. keep what is faster on TCP there (see tlsH2PathFromEnv and makeAgentConnect): tls.connect
+ *      and http2.connect stay on node's own TCP handle unless VIA_NET_TLS_H2 says otherwise (tls:
+ *      TLS clients such as https.Agent and undici run over a via-net socket, whose native stream
+ *      handle node's TLS wraps; auto: cleartext HTTP/2 too); an http.Agent without keep-alive
+ *      (one connection per request) stays on TCP;
  *   4. install a global undici dispatcher whose connector returns via-net sockets, for `fetch`.
  * via-net's own modules must keep seeing the original `net` (they extend and call it), so their
  * `require('net')` is answered with a snapshot taken before patching.
@@ -74,24 +75,25 @@ function reparentServerClass(name: string, cls: any, viaServerProto: object, pat
 
 /**
  * How connections made through node's own tls.connect and http2.connect travel (VIA_NET_TLS_H2):
- *  - 'tls' (the default): TLS (https.Agent, fetch over https, tls.connect, HTTP/2 over TLS) on the
- *    path any connection would take. On a user-level transport node's TLS wraps the socket's own
- *    native stream handle (stream-handle.ts) as it wraps a kernel one: a one-in-flight HTTPS
- *    keep-alive request took 0.32-0.40x node:net's time over shm (benchmarks/apps, https-agent-1).
- *    Cleartext HTTP/2 (http2.connect('http://...')) stays on node's kernel handle: node's http2
- *    takes a handle only if it is a native StreamBase, and otherwise runs through its JS stream
- *    adapter (JSStreamSocket), measured 0.61-0.91x node:net.
- *  - 'tcp': both on node's kernel handle, as without via-net.
- *  - 'auto': both on via-net's path (cleartext HTTP/2 through node's JS stream adapter).
+ *  - 'tcp' (the default): both on node's kernel handle, as without via-net. Over shm, node's TLS
+ *    wraps the socket's own native stream handle (stream-handle.ts), and small requests win big
+ *    (https-agent-1: 2.0-3.2x node:net in benchmarks/apps), but bulk TLS loses: 256 MB over TLS
+ *    ran at 542-607 MB/s against 763-811 MB/s over TCP (0.71-0.79x), and HTTP/2 over TLS with
+ *    one 64 MB response at 0.69-1.21x. Via-net is never slower than net, so TLS stays on TCP.
+ *  - 'tls': TLS (https.Agent, fetch over https, tls.connect, HTTP/2 over TLS) on the path any
+ *    connection would take, cleartext HTTP/2 on node's kernel handle: for request/response
+ *    traffic with small bodies.
+ *  - 'auto': both on via-net's path. Cleartext HTTP/2 then runs through node's JS stream adapter
+ *    (JSStreamSocket): node's http2 takes a handle only if it is a native StreamBase.
  */
 type TlsH2Path = 'tls' | 'tcp' | 'auto';
 
 function tlsH2PathFromEnv(): TlsH2Path {
   const value = process.env.VIA_NET_TLS_H2;
-  if (value === undefined || value === '' || value === 'tls') return 'tls';
-  if (value === 'tcp' || value === 'auto') return value;
-  debug('VIA_NET_TLS_H2=%s is none of tls, tcp, auto: using tls', value);
-  return 'tls';
+  if (value === undefined || value === '' || value === 'tcp') return 'tcp';
+  if (value === 'tls' || value === 'auto') return value;
+  debug('VIA_NET_TLS_H2=%s is none of tcp, tls, auto: using tcp', value);
+  return 'tcp';
 }
 
 /**

@@ -55,10 +55,10 @@ describe('bench:apps runner (--quick --trials 1 --json)', function () {
     expect(report.warnings.filter((w) => w.includes('printed to stderr'))).to.deep.equal([]);
   });
 
-  it('via-net ran over shm at both ends of every row (HTTPS and HTTP/2 over TLS included), except cleartext HTTP/2 and connection-per-request HTTP on TCP; node:net over TCP', () => {
+  it('via-net ran over shm at both ends of every row, except HTTPS, HTTP/2 and connection-per-request HTTP on TCP; node:net over TCP', () => {
     expect(report.warnings).to.deep.equal([]);
     for (const r of report.rows) {
-      const expected = /^h2-|^http-new-conn$/.test(r.name) ? 'tcp' : 'shm';
+      const expected = /^(https|h2|h2s)-|^http-new-conn$/.test(r.name) ? 'tcp' : 'shm';
       expect(r.path, r.name).to.equal(expected);
       expect(r.onPath, r.name).to.equal(true);
       for (const side of ['client', 'server']) {
@@ -70,7 +70,7 @@ describe('bench:apps runner (--quick --trials 1 --json)', function () {
     // Cleartext http2 runs natively (on node's own socket) in both modes: register leaves it on TCP.
     expect(row('h2-streams-16').modes['via-net'].http2Over).to.equal('Socket');
     expect(row('h2-streams-16').modes['node:net'].http2Over).to.equal('Socket');
-    // Over TLS, http2 runs natively on the TLSSocket in both modes; under via-net its TLS wraps the shm socket's stream handle.
+    // Over TLS, http2 runs natively on the TLSSocket in both modes.
     expect(row('h2s-streams-16').modes['via-net'].http2Over).to.equal('TLSSocket');
     expect(row('h2s-streams-16').modes['node:net'].http2Over).to.equal('TLSSocket');
     // Without keep-alive, a connection per request at both ends (on TCP: register's agent policy).

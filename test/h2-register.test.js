@@ -77,14 +77,14 @@ describe('HTTP/2 under via-net/register', function () {
     return r;
   }
 
-  it('h2 over TLS with VIA_NET_TLS_H2=tcp: node\'s own tls.connect, TLS on its kernel TCP handle as without register, bodies intact', async function () {
-    const r = await tlsRun({ VIA_NET_TLS_H2: 'tcp' });
+  it('h2 over TLS under register: node\'s own tls.connect, TLS on its kernel TCP handle as without register, bodies intact', async function () {
+    const r = await tlsRun({});
     if (!r) this.skip();
     expect(r.atConnect).to.include({ tlsOver: null, tlsParentHandle: 'TCP' });
   });
 
-  it('h2 over TLS by default (the wrapped tls.connect), to a server that is not via-net\'s: TLS on the via-net socket\'s kernel handle, bodies intact', async function () {
-    const r = await tlsRun({});
+  it('h2 over TLS with VIA_NET_TLS_H2=tls (the wrapped tls.connect), to a server that is not via-net\'s: TLS on the via-net socket\'s kernel handle, bodies intact', async function () {
+    const r = await tlsRun({ VIA_NET_TLS_H2: 'tls' });
     if (!r) this.skip();
     expect(r.atConnect).to.include({ tlsOver: 'Socket', tlsParentHandle: 'TCP' });
   });
@@ -120,11 +120,11 @@ describe('HTTP/2 under via-net/register', function () {
     expect(r.atConnect.wrapper).to.equal('JSStreamSocket');
   });
 
-  it('h2 over TLS with both ends under register (the default): shm, node\'s TLS and HTTP/2 native over the socket\'s stream handle, bodies intact', async function () {
+  it('h2 over TLS with both ends under register and VIA_NET_TLS_H2=tls: shm, node\'s TLS and HTTP/2 native over the socket\'s stream handle, bodies intact', async function () {
     dir = scratchDir('via-net-h2-');
     const pem = selfSignedCert(dir);
     if (!pem) this.skip(); // no openssl on this machine
-    const env = { NODE_EXTRA_CA_CERTS: pem.cert };
+    const env = { NODE_EXTRA_CA_CERTS: pem.cert, VIA_NET_TLS_H2: 'tls' };
     server = startServer(SERVER, [0, pem.key, pem.cert], { ready: /^PORT (\d+)$/, env });
     const port = Number((await server.started)[1]);
     const run = { requests: 300, inflight: 4, warmup: 24, scheme: 'https' };

@@ -90,10 +90,10 @@ const sizeLabel = (bytes) => `${bytes / MB} MB`;
 
 /**
  * The paths via-net/register gives node's TLS and cleartext HTTP/2 (VIA_NET_TLS_H2, lib/register.ts):
- * TLS (HTTPS, HTTP/2 over TLS) on shm unless VIA_NET_TLS_H2=tcp; cleartext HTTP/2 on node's own TCP
- * handle, where node runs it natively, unless VIA_NET_TLS_H2=auto.
+ * node's own TCP handle by default; TLS (HTTPS, HTTP/2 over TLS) on shm with VIA_NET_TLS_H2=tls
+ * or auto, cleartext HTTP/2 with auto.
  */
-const TLS_PATH = process.env.VIA_NET_TLS_H2 === 'tcp' ? 'tcp' : 'shm';
+const TLS_PATH = ['tls', 'auto'].includes(process.env.VIA_NET_TLS_H2) ? 'shm' : 'tcp';
 const H2C_PATH = process.env.VIA_NET_TLS_H2 === 'auto' ? 'shm' : 'tcp';
 
 /**
