@@ -7,9 +7,9 @@
  *
  * It must never be taken for a native StreamBase: node hands a real handle to C++ (TLSWrap,
  * the HTTP parser, HTTP/2, IPC handle passing), which would crash on a plain object. So it has no
- * `isStreamBase` (http and http2 check that and take their JS-stream path), TLS is kept from
- * wrapping it directly (guardTlsWrapping, below), and passing the socket to another process
- * throws a clear error rather than reaching libuv.
+ * `isStreamBase` (http and http2 check that and take their JS-stream path), TLS is given a
+ * native stream handle over the socket instead of it (guardTlsWrapping below, stream-handle.ts),
+ * and passing the socket to another process throws a clear error rather than reaching libuv.
  */
 import { logger } from './log';
 import { AddressInfoLike } from './transport/addresses';
@@ -155,8 +155,9 @@ export function isUserLevelHandle(value: unknown): value is UserLevelHandle {
 }
 
 /**
- * While node's TLSSocket constructor decides how to wrap the socket it was given, user-level
- * handles read as null, so it takes the JS-stream path it takes for any handle-less stream
+ * While node's TLSSocket constructor decides how to wrap the socket it was given, a user-level
+ * socket's `_handle` reads as a native stream handle over it (socket.ts, stream-handle.ts), or as
+ * null, which makes TLS take the JS-stream path it takes for any handle-less stream
  * (`socket instanceof net.Socket && socket._handle` selects the native path). The constructor's
  * first own assignment is `this._tlsOptions`, and `_wrapHandle` runs right after the choice:
  * those two points open and close the window, with nothing of the user's code in between.
