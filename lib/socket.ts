@@ -509,16 +509,6 @@ function streamHandleForTls(socket: any): object | null {
   if (made !== undefined) return made;
   const handle = socket.writableLength === 0 ? createStreamHandle(socket, () => socket[kHandle]) : null;
   socket[kStreamHandle] = handle;
-  if (handle !== null) {
-    // Over TCP, TLS takes the socket's handle and the socket itself reads no more, so it never
-    // sees the end of the stream. Here the socket still reads, and would end its own writing side
-    // at the peer's FIN (allowHalfOpen false) while TLS has data to send: the TLSSocket, which
-    // takes the socket's allowHalfOpen as its own (read after this, in its constructor), decides
-    // when to end instead.
-    queueMicrotask(() => {
-      socket.allowHalfOpen = true;
-    });
-  }
   return handle;
 }
 

@@ -82,12 +82,23 @@ function loadJSStream(): JSStreamClass | null {
   return jsStreamClass;
 }
 
-/** The completion status TLSWrap expects for a failed write: libuv's code for the error. */
+/**
+ * The completion status TLSWrap expects for a failed write: libuv's code, which the socket's
+ * errors already carry as `errno` (node's own, and via-net's through errnoError); EPIPE for one
+ * without (a write after destroy).
+ */
 function statusOf(err: Error | null | undefined): number {
   if (!err) return 0;
-  const code = (err as { code?: unknown }).code;
-  const errno = typeof code === 'string' ? (osConstants.errno as Record<string, number>)[code] : undefined;
-  return typeof errno === 'number' ? -errno : UV_EPIPE;
+  const errno = (err as { errno?: unknown }).errno;
+  return typeof errno === 'number' && errno < 0 ? errno : UV_EPIPE;
+}
+
+/** The handles made here, so the TLS guard can tell them from node's own (isStreamHandle). */
+const made = new WeakSet<object>();
+
+/** Whether `handle` is one of ours: TLS is wrapping a user-level socket directly. */
+export function isStreamHandle(handle: unknown): boolean {
+  return typeof handle === 'object' && handle !== null && made.has(handle);
 }
 
 /** One socket's handle and the requests TLSWrap has outstanding on it. */
@@ -208,6 +219,7 @@ export function createStreamHandle(socket: Carrier, native: () => unknown): JSSt
   const JSStream = loadJSStream();
   if (JSStream === null) return null;
   const handle = new JSStream();
+  made.add(handle);
   const state = new StreamHandleState(handle, socket);
   handle.onwrite = (req: object, bufs: Buffer[]) => state.write(req, bufs);
   handle.onshutdown = (req: object) => state.shutdown(req);
@@ -236,7 +248,7 @@ export function createStreamHandle(socket: Carrier, native: () => unknown): JSSt
   for (const name of FORWARDED) {
     handle[name] = (...args: unknown[]) => {
       const own = native() as Record<string, unknown> | null;
-      const fn = own && own !== handle ? own[name] : undefined;
+      const fn = own ? own[name] : undefined;
       const result = typeof fn === 'function' ? (fn as (...a: unknown[]) => unknown).apply(own, args) : undefined;
       return result === undefined && (name === 'setNoDelay' || name === 'setKeepAlive') ? 0 : result;
     };

@@ -12,6 +12,7 @@
  * and passing the socket to another process throws a clear error rather than reaching libuv.
  */
 import { logger } from './log';
+import { isStreamHandle } from './stream-handle';
 import { AddressInfoLike } from './transport/addresses';
 
 const debug = logger('via-net:handle');
@@ -197,14 +198,17 @@ export function guardTlsWrapping(): void {
   proto._wrapHandle = function _wrapHandle(this: unknown, ...args: unknown[]) {
     hideForTls = false;
     // Over TCP, TLS takes the socket's handle and the socket itself reads no more, so it never
-    // sees the end of the stream. Here it is read in JS (JSStreamSocket) and would end its own
-    // writing side at the peer's FIN (allowHalfOpen false) while TLS still has data to send:
-    // the TLSSocket, which has the socket's allowHalfOpen, decides when to end instead.
-    // Set after the constructor has read the socket's own allowHalfOpen for the TLSSocket.
-    const stream = (args[0] as { stream?: { _handle?: unknown; allowHalfOpen?: boolean } } | null)?.stream;
-    if (stream && isUserLevelHandle(stream._handle)) {
+    // sees the end of the stream. A user-level socket is still read in JS, under our stream handle
+    // (then it is the wrap itself) or node's JSStreamSocket (then it is the wrap's stream), and
+    // would end its own writing side at the peer's FIN (allowHalfOpen false) while TLS still has
+    // data to send: the TLSSocket decides when to end instead. Set once the constructor has read
+    // the socket's own allowHalfOpen for the TLSSocket's.
+    type Carrier = { _handle?: unknown; allowHalfOpen?: boolean };
+    const wrap = args[0] as (Carrier & { stream?: Carrier }) | null;
+    const carrier = isStreamHandle(args[1]) ? wrap : isUserLevelHandle(wrap?.stream?._handle) ? wrap?.stream : null;
+    if (carrier) {
       queueMicrotask(() => {
-        stream.allowHalfOpen = true;
+        carrier.allowHalfOpen = true;
       });
     }
     return (wrapHandle as (...a: unknown[]) => unknown).apply(this, args);
